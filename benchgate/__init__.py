@@ -1,0 +1,7 @@
+"""benchgate: regression-test LLMs behind OpenAI-compatible endpoints as a pytest suite."""
+
+from benchgate.grade import Grade
+from benchgate.task import Completion, Context, Task
+
+__all__ = ["Completion", "Context", "Grade", "Task"]
+__version__ = "0.1.0"

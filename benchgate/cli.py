@@ -1,0 +1,33 @@
+"""The ``benchgate`` console script: ``benchgate sim``, ``benchgate compare``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchgate import __version__, sim
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand."""
+    parser = argparse.ArgumentParser(prog="benchgate", description="Regression-test LLMs "
+                                     "behind OpenAI-compatible endpoints (run benchmarks with "
+                                     "pytest: pytest benchmarks --model sim --data sample)")
+    parser.add_argument("--version", action="version", version=f"benchgate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim_parser = sub.add_parser("sim", help="run the simulator server")
+    sim.add_arguments(sim_parser)
+    args = parser.parse_args(argv)
+    if args.command == "sim":
+        import asyncio
+
+        try:
+            asyncio.run(sim.serve(sim.config_from_args(args), args.host, args.port))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The benchgate option group (SPEC §3). Every option has a pytest.ini fallback
+(``benchgate_<name>``) and, where it matters, an environment variable."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+# (flags, dest, kwargs, ini type or None when command line only)
+OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
+    (("--model",), "model", {"help": "model from the models file, or 'sim'"}, "string"),
+    (("--endpoint",), "endpoint", {"help": "ad hoc base URL (http://host:port/v1)"}, "string"),
+    (("--judge",), "judge", {"help": "judge model from the models file, or 'sim'"}, "string"),
+    (("--judge-endpoint",), "judge_endpoint", {"help": "ad hoc judge base URL"}, "string"),
+    (("--models-file",), "models_file",
+     {"help": "models file (default ./models.yaml, env BENCHGATE_MODELS)"}, "string"),
+    (("--data",), "data", {"choices": ("hub", "sample"),
+                            "help": "data source: hub (HF datasets, default) or sample"}, "string"),
+    (("--data-dir",), "data_dir", {"help": "read upstream files from DIR/<benchmark>/"}, "string"),
+    (("--limit",), "limit", {"type": int, "help": "first N items per benchmark"}, "string"),
+    (("--per-category",), "per_category", {"type": int, "help": "N items per category"}, "string"),
+    (("--sample-seed",), "sample_seed",
+     {"type": int, "help": "sample --limit/--per-category items with this seed"}, "string"),
+    (("--repeats",), "repeats", {"type": int, "help": "samples per item (pass@k, avg@k)"}, "string"),
+    (("--seed",), "seed", {"type": int, "help": "sampling seed sent with each request"}, "string"),
+    (("--concurrency",), "concurrency", {"type": int, "help": "requests in flight per endpoint"},
+     "string"),
+    (("--responses",), "responses", {"help": "grade outputs from a JSONL file; no model calls"},
+     None),
+    (("--cache-dir",), "cache_dir", {"help": "response cache (default .benchgate/cache)"}, "string"),
+    (("--no-cache",), "no_cache", {"action": "store_true", "help": "neither read nor write the cache"},
+     "bool"),
+    (("--refresh",), "refresh", {"action": "store_true", "help": "call again, overwrite the cache"},
+     None),
+    (("--report",), "report", {"help": "report path (default results/<model>/report.json)"}, "string"),
+    (("--threshold",), "threshold", {"action": "append", "default": [],
+                                     "help": "gate KEY=MIN, KEY=<benchmark>.<metric>; repeatable"},
+     "linelist"),
+    (("--request-timeout",), "request_timeout", {"type": float, "help": "seconds per request"},
+     "string"),
+    (("--max-retries",), "max_retries", {"type": int, "help": "retries per request"}, "string"),
+    (("--sim-accuracy",), "sim_accuracy", {"type": float, "help": "simulator accuracy (0.7)"},
+     "string"),
+    (("--sim-latency-ms",), "sim_latency_ms", {"type": float, "help": "simulator latency"}, "string"),
+    (("--sim-fail-rate",), "sim_fail_rate", {"type": float, "help": "simulator fault rate"}, "string"),
+]
+
+DEFAULTS: dict[str, Any] = {"data": "hub", "repeats": 1, "concurrency": 32, "cache_dir":
+                            ".benchgate/cache", "request_timeout": 600.0, "max_retries": 5,
+                            "sim_accuracy": 0.7, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
+ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the option group and its ini keys."""
+    group = parser.getgroup("benchgate", "benchgate: LLM regression tests")
+    for flags, dest, kwargs, ini in OPTIONS:
+        group.addoption(*flags, dest=dest, **kwargs)
+        if ini is not None:
+            parser.addini(f"benchgate_{dest}", kwargs.get("help", dest), type=ini)  # type: ignore[arg-type]
+
+
+def get(config: pytest.Config, dest: str) -> Any:
+    """Command line, then ``benchgate_<dest>`` in pytest.ini, then env, then the default."""
+    value = config.getoption(dest)
+    if value not in (None, [], False):
+        return value
+    ini = next((i for f, d, k, i in OPTIONS if d == dest), None)
+    if ini is not None:
+        raw = config.getini(f"benchgate_{dest}")
+        if raw not in (None, "", [], False):
+            kind = next(k.get("type") for f, d, k, i in OPTIONS if d == dest)
+            try:
+                return kind(raw) if kind is not None and isinstance(raw, str) else raw
+            except ValueError:
+                raise pytest.UsageError(f"pytest.ini: benchgate_{dest} = {raw!r} is not a valid "
+                                        f"{kind.__name__}") from None
+    if dest in ENV and os.environ.get(ENV[dest]):
+        return os.environ[ENV[dest]]
+    return DEFAULTS.get(dest, value)

@@ -1,0 +1,177 @@
+"""pytest hooks: options, configuration, parametrization, scheduling, records and the report.
+
+Loaded by the repository's ``conftest.py``. Inert unless a benchmark test is collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from benchgate import options
+from benchgate.data import DataSource, select
+from benchgate.errors import ConfigError
+from benchgate.grade import Grade
+from benchgate.records import PROPERTY, build, from_properties, to_properties
+from benchgate.runtime import Runtime
+from benchgate.session import Session
+from benchgate.task import task_of
+
+RUNTIME = pytest.StashKey[Runtime]()
+SESSION = pytest.StashKey[Session]()
+GRADES = pytest.StashKey[list[Grade]]()
+RESULTS = pytest.StashKey[list[Any]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def _usage(exc: ConfigError) -> pytest.UsageError:
+    return pytest.UsageError(f"benchgate: {exc}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "benchgate(task): a benchmark test (set by Task)")
+    try:
+        runtime = Runtime(config)
+        if runtime.model is not None and not hasattr(config, "workerinput"):
+            runtime.probe()
+    except ConfigError as exc:
+        raise _usage(exc) from None
+    config.stash[RUNTIME] = runtime
+    config.stash[SESSION] = Session(config, runtime)
+    config.pluginmanager.register(config.stash[SESSION], "benchgate-session")
+    if config.pluginmanager.hasplugin("xdist"):
+        from benchgate import xdist_hooks
+
+        config.pluginmanager.register(xdist_hooks.XdistHooks(runtime), "benchgate-xdist")
+
+
+def runtime_of(config: pytest.Config) -> Runtime:
+    """This process's :class:`Runtime`."""
+    return config.stash[RUNTIME]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    rt = config.stash.get(RUNTIME, None)
+    if rt is None or rt.model is None:
+        return []
+    data = "dir " + str(options.get(config, "data_dir")) if options.get(config, "data_dir") \
+        else options.get(config, "data")
+    judge = "none"
+    if rt.judge is not None:
+        judge = f"{rt.judge.name} (served {rt.judge_served!r}) at {', '.join(rt.judge.endpoints)}"
+    return [f"benchgate: model {rt.model.name} (served {rt.served!r}, revision "
+            f"{rt.model.revision or '-'}) at {', '.join(rt.model.endpoints) or rt.model.source}",
+            f"benchgate: judge {judge}; data {data}; cache {rt.cache_dir or 'off'}"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("benchgate")
+    if marker is None or "item" not in metafunc.fixturenames:
+        return
+    task = marker.kwargs["task"]
+    config = metafunc.config
+    rt = runtime_of(config)
+    data_dir = options.get(config, "data_dir")
+    source = DataSource(task.name, "dir" if data_dir else options.get(config, "data"),
+                        root=None if not data_dir else __import__("pathlib").Path(data_dir))
+    try:
+        items = select(task.load(source), limit=options.get(config, "limit"),
+                       per_category=options.get(config, "per_category"),
+                       seed=options.get(config, "sample_seed"),
+                       category=lambda i: getattr(i, "category", None))
+    except ConfigError as exc:
+        pytest.exit(f"benchgate: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    rt.data[task.name] = source
+    metafunc.parametrize("item", items, ids=[str(i.id) for i in items])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    rt = session.config.stash.get(RUNTIME, None)
+    if rt is None:
+        return
+    bench = [i for i in session.items if task_of(i) is not None]
+    if not bench or session.config.option.collectonly:
+        return
+    if rt.model is None:
+        raise pytest.UsageError("benchgate: benchmarks need a model: pass --model NAME "
+                                "(from models.yaml), --endpoint URL, or --model sim")
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        if not worker.get("benchgate_partition"):
+            return  # items arrive one by one; each is fetched when it runs
+        k, n = int(worker["workerid"][2:]), int(worker["workercount"])
+        bench = [item for i, item in enumerate(session.items) if i % n == k
+                 and task_of(item) is not None]
+    rt.prefetch(bench)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    task = task_of(item)
+    if task is not None and call.when in ("setup", "call") and (call.when == "call" or call.excinfo):
+        rt = runtime_of(item.config)
+        error = None
+        if call.when == "setup":
+            outcome, error = "error", call.excinfo.exconly() if call.excinfo else "setup failed"
+        elif call.excinfo is None:
+            outcome = "passed"
+        else:
+            outcome = "skipped" if call.excinfo.errisinstance(pytest.skip.Exception) else "failed"
+        source = rt.data.get(task.name)
+        records = build(benchmark=task.name, item=item.callspec.params["item"],  # type: ignore[attr-defined]
+                        nodeid=item.nodeid, outcome=outcome, grades=item.stash.get(GRADES, []),
+                        results=item.stash.get(RESULTS, []), error=error,
+                        data=source.describe() if source else {})
+        if outcome != "skipped":
+            item.user_properties.extend(to_properties(records))
+    yield
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when != "call" or config.option.verbose <= 0:
+        return None
+    records = [r for r in from_properties(report.user_properties)]
+    if not records or report.skipped:
+        return None
+    got, want = records[0]["extracted"], records[0]["expected"]
+    if report.passed:
+        return "passed", ".", (f"PASSED (got {got!r})", {"green": True})
+    return "failed", "F", (f"FAILED (got {got!r}, expected {want!r})", {"red": True})
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is None:
+        return
+    rt = runtime_of(session.config)
+    rt.close()
+    if hasattr(session.config, "workerinput"):
+        return
+    if state.finish() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(SESSION, None)
+    if state is None or not state.lines:
+        return
+    terminalreporter.write_sep("=", "benchgate summary")
+    for line in state.lines:
+        red = "FAILED" in line or "errored" in line
+        terminalreporter.write_line(line, red=red, bold=red)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    rt = config.stash.get(RUNTIME, None)
+    if rt is not None:
+        rt.close()
+
+
+__all__ = ["GRADES", "PROPERTY", "RESULTS", "RUNTIME", "runtime_of"]

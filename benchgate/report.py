@@ -1,0 +1,118 @@
+"""Writing ``report.json`` (merged per benchmark), ``<benchmark>.items.jsonl``, gates and the
+terminal summary table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import benchgate
+from benchgate.data import REPO_ROOT
+
+ITEM_FIELDS = ("benchmark", "id", "nodeid", "repeat", "outcome", "score", "metrics", "category",
+               "messages", "response", "reasoning", "expected", "extracted", "judge",
+               "latency_s", "usage", "cached", "endpoint", "error")
+
+
+def git_sha() -> str | None:
+    """The suite's git commit, if it runs from a checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """An existing report, or an empty one when absent or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("schema_version") == 1:
+            return data
+    except (OSError, json.JSONDecodeError):
+        pass
+    return {"schema_version": 1, "model": {}, "benchmarks": {}, "gates": []}
+
+
+def evaluate_gates(thresholds: dict[str, float], benchmarks: dict[str, Any]) -> list[dict[str, Any]]:
+    """Gate verdicts for the benchmarks present; an unknown metric fails its gate."""
+    gates = []
+    for key, minimum in sorted(thresholds.items()):
+        bench, _, metric = key.partition(".")
+        section = benchmarks.get(bench)
+        if section is None:
+            continue
+        value = section["score"] if metric == "score" else section["metrics"].get(metric)
+        if value is None:
+            value = section.get(metric) if isinstance(section.get(metric), (int, float)) else None
+        ok = value is not None and value >= minimum
+        gate = {"key": key, "min": minimum, "value": value, "ok": ok}
+        if value is None:
+            gate["reason"] = f"no metric {metric!r} (have: {', '.join(section['metrics'])})"
+        gates.append(gate)
+    return gates
+
+
+def write(path: Path, model: dict[str, Any], sections: dict[str, dict[str, Any]],
+          records: dict[str, list[dict[str, Any]]], gates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge ``sections`` into the report at ``path`` and write the items files beside it."""
+    report = load_report(path)
+    report["model"] = model
+    report["benchmarks"].update(sections)
+    kept = [g for g in report.get("gates", []) if g["key"].split(".")[0] not in sections]
+    report["gates"] = kept + gates
+    _atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    for bench, recs in records.items():
+        lines = [json.dumps({k: r.get(k) for k in ITEM_FIELDS}, ensure_ascii=False) for r in recs]
+        _atomic_write(path.parent / f"{bench}.items.jsonl", "\n".join(lines) + "\n")
+    return report
+
+
+def run_info(started: str, finished: str, data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``run`` block of a benchmark section."""
+    return {"started_at": started, "finished_at": finished,
+            "suite_version": benchgate.__version__, "git_sha": git_sha(), "data": data, **extra}
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def summary_lines(sections: dict[str, dict[str, Any]], gates: list[dict[str, Any]],
+                  report_path: Path) -> list[str]:
+    """The table printed at the end of the session, then the gate verdicts."""
+    head = ("benchmark", "n", "metric", "score", "95% CI", "errors", "p50 s", "tok/s")
+    rows = [head]
+    for name, s in sections.items():
+        rows.append((name, str(s["n"]), s["metric"], _fmt(s["score"]),
+                     f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", str(s["errors"]),
+                     _fmt(s["latency_s"]["p50"]), _fmt(s.get("tokens_per_s"), 1)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for g in gates:
+        if g["ok"]:
+            lines.append(f"gate {g['key']} >= {g['min']}: ok ({_fmt(g['value'])})")
+        elif g["value"] is None:
+            lines.append(f"gate {g['key']} >= {g['min']}: FAILED, {g.get('reason', 'no value')}")
+        else:
+            lines.append(f"gate {g['key']} >= {g['min']}: FAILED, got {_fmt(g['value'])} "
+                         f"(short by {g['min'] - g['value']:.3f})")
+    errors = sum(s["errors"] for s in sections.values())
+    if errors:
+        lines.append(f"{errors} item(s) errored (infrastructure, not scored): exit status non-zero")
+    lines.append(f"report: {report_path}")
+    return lines

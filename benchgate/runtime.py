@@ -1,0 +1,280 @@
+"""Per-process session state: resolved model and judge, cache, loop, and each item's future."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchgate import options
+from benchgate.cache import Cache
+from benchgate.client import EndpointPool
+from benchgate.config import ModelSpec, check_url, load_models_file, parse_threshold, pick
+from benchgate.data import DataSource
+from benchgate.errors import ConfigError, InfraError
+from benchgate.scheduler import CallContext, Caller, Counters, LoopThread
+from benchgate.simproc import SimProcess, post_json, sim_root
+from benchgate.task import Task, task_of
+
+DEFAULT_SAMPLING = {"temperature": 0.0}
+
+
+def _slug(url: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[-1]).strip("-")
+
+
+def load_responses(path: Path) -> dict[str, list[str]]:
+    """``--responses`` JSONL: ``{"id", "response"}`` or ``{"id", "responses": [...]}``."""
+    out: dict[str, list[str]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--responses {path}: {exc.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            texts = row["responses"] if "responses" in row else [row["response"]]
+            out[str(row["id"])] = [str(t) for t in texts]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ConfigError(f"--responses {path}:{n}: expected a JSON object with 'id' and "
+                              "'response' (or 'responses')") from None
+    return out
+
+
+class Runtime:
+    """Everything one pytest process needs to run benchmark items."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        worker = getattr(config, "workerinput", None)
+        self.shared: dict[str, Any] = dict(worker.get("benchgate") or {}) if worker else {}
+        self.workerid: str | None = worker.get("workerid") if worker else None
+        self.workercount = int(worker.get("workercount", 1)) if worker else 1
+        self.sim: SimProcess | None = None
+        self._models_file: Any = None
+        self.repeats = max(1, int(options.get(config, "repeats")))
+        self.responses: dict[str, list[str]] | None = None
+        if options.get(config, "responses"):
+            self.responses = load_responses(Path(options.get(config, "responses")))
+        self.model = self._resolve_model()
+        self.judge = self._resolve_judge()
+        self.thresholds: dict[str, float] = dict(self.model.thresholds) if self.model else {}
+        for text in options.get(config, "threshold") or []:
+            key, minimum = parse_threshold(text)
+            self.thresholds[key] = minimum
+        self.served: str | None = self.shared.get("served")
+        self.judge_served: str | None = self.shared.get("judge_served")
+        self.data: dict[str, DataSource] = {}
+        self.counters = Counters()
+        self.futures: dict[str, concurrent.futures.Future[list[Any]]] = {}
+        self._loop: LoopThread | None = None
+        self._pools: dict[str, EndpointPool] = {}
+        self._callers: tuple[Caller | None, Caller | None] | None = None
+        no_cache = bool(options.get(config, "no_cache"))
+        self.cache_dir = None if no_cache else Path(options.get(config, "cache_dir"))
+        self.cache = Cache(None if self.cache_dir is None else self.cache_dir / "responses.sqlite")
+        self.refresh = bool(options.get(config, "refresh"))
+
+    # -- resolution -------------------------------------------------------------------------
+    def _file(self) -> Any:
+        if self._models_file is None:
+            path = Path(options.get(self.config, "models_file") or "models.yaml")
+            if not path.exists():
+                raise ConfigError(f"models file {path} not found (pass --models-file PATH, "
+                                  "--endpoint URL, or --model sim)")
+            self._models_file = load_models_file(path)
+        return self._models_file
+
+    def _start_sim(self) -> str:
+        if "sim_url" in self.shared:
+            return str(self.shared["sim_url"])
+        get = options.get
+        self.sim = SimProcess(get(self.config, "sim_accuracy"), get(self.config, "sim_latency_ms"),
+                              get(self.config, "sim_fail_rate"))
+        self.shared["sim_url"] = self.sim.url
+        return self.sim.url
+
+    def _resolve_model(self) -> ModelSpec | None:
+        name = options.get(self.config, "model")
+        endpoint = options.get(self.config, "endpoint")
+        if self.responses is not None:
+            return ModelSpec(name=name or "responses", endpoints=(), served=name,
+                             source="--responses")
+        if endpoint:
+            url = check_url(endpoint, "--endpoint")
+            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
+                             source="--endpoint")
+        if name is None:
+            return None
+        if name == "sim":
+            return ModelSpec(name="sim", endpoints=(self._start_sim(),), served="sim",
+                             source="simulator")
+        spec: ModelSpec = pick("model", name, self._file().models, self._file().path)
+        return spec
+
+    def _resolve_judge(self) -> ModelSpec | None:
+        endpoint = options.get(self.config, "judge_endpoint")
+        name = options.get(self.config, "judge")
+        if endpoint:
+            url = check_url(endpoint, "--judge-endpoint")
+            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
+                             source="--judge-endpoint")
+        if name is None and self._models_file is None:
+            path = Path(options.get(self.config, "models_file") or "models.yaml")
+            if path.exists():
+                name = self._file().defaults.get("judge")
+        if name is None:
+            return None
+        if name == "sim":
+            return ModelSpec(name="sim", endpoints=(self._start_sim(),), served="sim",
+                             format=None, source="simulator")
+        spec: ModelSpec = pick("judge", name, self._file().judges, self._file().path)
+        return spec
+
+    # -- network ----------------------------------------------------------------------------
+    @property
+    def loop(self) -> LoopThread:
+        if self._loop is None:
+            self._loop = LoopThread()
+        return self._loop
+
+    def pool(self, spec: ModelSpec) -> EndpointPool:
+        """The endpoint pool of ``spec`` (created on the loop, where its semaphores live)."""
+        if spec.name + spec.source not in self._pools:
+            conc = options.get(self.config, "concurrency") if self.config.getoption(
+                "concurrency") is not None or spec.concurrency is None else spec.concurrency
+            conc = max(1, math.ceil(int(conc) / self.workercount))
+            timeout = float(options.get(self.config, "request_timeout"))
+            retries = int(options.get(self.config, "max_retries"))
+
+            async def make() -> EndpointPool:
+                return EndpointPool(spec, conc, timeout, retries)
+
+            self._pools[spec.name + spec.source] = self.loop.run(make())
+        return self._pools[spec.name + spec.source]
+
+    def probe(self) -> None:
+        """Learn the served model ids from ``/v1/models``; an unreachable endpoint ends the run."""
+        for spec, attr in ((self.model, "served"), (self.judge, "judge_served")):
+            if spec is None or not spec.endpoints or getattr(self, attr) is not None:
+                continue
+            try:
+                ids = self.loop.run(self.pool(spec).served_models(), timeout=60)
+            except InfraError as exc:
+                raise ConfigError(f"{spec.name} endpoint unreachable: {exc} (is the server "
+                                  "running? check --endpoint / the models file)") from None
+            served = spec.served if spec.served in ids else (ids[0] if ids else spec.served)
+            setattr(self, attr, served)
+            self.shared[attr] = served
+
+    def sampling(self, spec: ModelSpec) -> dict[str, Any]:
+        """Request parameters: temperature 0, the model's sampling, ``--seed``."""
+        params = {**DEFAULT_SAMPLING, **spec.sampling}
+        seed = options.get(self.config, "seed")
+        if seed is not None:
+            params["seed"] = seed
+        elif self.repeats > 1 and "seed" not in params:
+            params["seed"] = 0
+        return params
+
+    def caller(self, spec: ModelSpec | None, served: str | None, kind: str) -> Caller | None:
+        """A :class:`Caller` for the scheduler, with the cache identity and sampling defaults."""
+        if spec is None:
+            return None
+        params = self.sampling(spec)
+        identity = {"name": spec.name, "served": served or spec.served, "revision": spec.revision}
+        live = spec.endpoints and (kind == "judge" or self.responses is None)
+        pool = self.pool(spec) if live else None
+        return Caller(pool=pool, identity=identity, params=params, kind=kind)
+
+    # -- items ------------------------------------------------------------------------------
+    def _ensure_callers(self) -> None:
+        """Build the callers on the main thread (pools are created through the loop)."""
+        if self._callers is None:
+            self._callers = (self.caller(self.model, self.served, "model"),
+                             self.caller(self.judge, self.judge_served, "judge"))
+
+    def _contexts(self, task: Task, item: Any) -> list[CallContext]:
+        assert self._callers is not None
+        model, judge = self._callers
+        assert model is not None
+        replay = None
+        if self.responses is not None:
+            replay = self.responses.get(str(item.id))
+            if replay is None:
+                replay = []
+        return [CallContext(str(item.id), r, model, judge, self.cache, self.refresh, self.counters,
+                            responses=replay, max_tokens=task.max_tokens)
+                for r in range(1 if self.responses is not None else self.repeats)]
+
+    async def _run(self, task: Task, item: Any) -> list[Any]:
+        if self.responses is not None and str(item.id) not in self.responses:
+            raise InfraError(f"no response for id {item.id!r} in --responses file")
+        if task.needs_judge and self.judge is None:
+            raise InfraError(f"{task.name} needs a judge: pass --judge NAME, --judge-endpoint URL "
+                             "or --judge sim")
+        return list(await asyncio.gather(*(task.execute(item, ctx)
+                                           for ctx in self._contexts(task, item))))
+
+    def prefetch(self, nodes: list[pytest.Item]) -> None:
+        """Start the calls of every benchmark item in ``nodes`` now."""
+        jobs = [(n.nodeid, t, n.callspec.params["item"])  # type: ignore[attr-defined]
+                for n in nodes if (t := task_of(n)) is not None]
+        if not jobs or self.model is None:
+            return
+        if self.served == "sim" and self.model.endpoints and self.responses is None:
+            answers: dict[str, list[str]] = {}
+            for _, task, item in jobs:
+                answers.update(task.sim_answers(item))
+            if answers:
+                post_json(sim_root(self.model.endpoints[0]) + "/sim/register", {"answers": answers})
+        self._ensure_callers()
+        futures = {nodeid: concurrent.futures.Future[list[Any]]() for nodeid, _, _ in jobs}
+        self.futures.update(futures)
+
+        async def start() -> None:
+            for nodeid, task, item in jobs:
+                t = asyncio.ensure_future(self._run(task, item))
+                t.add_done_callback(lambda t, f=futures[nodeid]: _settle(f, t))
+
+        self.loop.run(start())
+
+    def result(self, node: pytest.Item) -> list[Any]:
+        """Wait for ``node``'s results, one per repeat; raise :class:`InfraError` on failure."""
+        fut = self.futures.pop(node.nodeid, None)
+        if fut is None:
+            task = task_of(node)
+            assert task is not None
+            self._ensure_callers()
+            fut = self.loop.submit(self._run(task, node.callspec.params["item"]))  # type: ignore[attr-defined]
+        return fut.result()
+
+    def close(self) -> None:
+        """Stop the loop, close clients, the cache and the simulator."""
+        if self._loop is not None:
+            for pool in self._pools.values():
+                try:
+                    self._loop.run(pool.close(), timeout=5)
+                except Exception:  # noqa: BLE001 - best effort on shutdown
+                    pass
+            self._loop.stop()
+        self.cache.close()
+        if self.sim is not None:
+            self.sim.stop()
+
+
+def _settle(fut: concurrent.futures.Future[list[Any]], task: asyncio.Future[list[Any]]) -> None:
+    if task.cancelled():
+        fut.cancel()
+    elif task.exception() is not None:
+        fut.set_exception(task.exception())  # type: ignore[arg-type]
+    else:
+        fut.set_result(task.result())

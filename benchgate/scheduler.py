@@ -1,0 +1,135 @@
+"""Concurrent execution of every item's calls on one background event loop per process.
+
+Right after collection, :meth:`Scheduler.prefetch` starts the task coroutine of every item this
+process will run; the per-endpoint semaphores in :mod:`benchgate.client` bound what is in flight.
+A test body only waits for its item's future. Calls go through :class:`CallContext`, which
+serves the cache first and stores each response the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from benchgate.cache import Cache, cache_key
+from benchgate.client import EndpointPool
+from benchgate.errors import InfraError
+from benchgate.task import Completion, Message
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An asyncio loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="benchgate-loop",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and wait for it."""
+        return self.submit(coro).result(timeout)
+
+    def stop(self) -> None:
+        """Cancel what is pending and stop the loop."""
+        async def cancel_all() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self.loop.is_running():
+            try:
+                self.submit(cancel_all()).result(10)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+
+@dataclass
+class Counters:
+    """Calls made and served from cache by this process."""
+
+    model_calls: int = 0
+    judge_calls: int = 0
+    cache_hits: int = 0
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A model (or judge) as the scheduler calls it: pool, cache identity, default params."""
+
+    pool: EndpointPool | None
+    identity: dict[str, Any]
+    params: dict[str, Any]
+    kind: str  # "model" | "judge"
+
+
+class CallContext:
+    """The :class:`benchgate.task.Context` handed to a task's coroutine for one item/repeat."""
+
+    def __init__(self, item_id: str, repeat: int, model: Caller, judge: Caller | None,
+                 cache: Cache, refresh: bool, counters: Counters,
+                 responses: Sequence[str] | None = None, max_tokens: int | None = None) -> None:
+        self.item_id = item_id
+        self.repeat = repeat
+        self._model = model
+        self._judge = judge
+        self._cache = cache
+        self._refresh = refresh
+        self._counters = counters
+        self._responses = responses
+        self._turn = 0
+        self._max_tokens = max_tokens
+
+    async def chat(self, messages: Sequence[Message], **params: Any) -> Completion:
+        """Ask the model under test (or replay ``--responses``)."""
+        if self._responses is not None:
+            turn, self._turn = self._turn, self._turn + 1
+            if turn >= len(self._responses):
+                raise InfraError(f"--responses has no turn {turn + 1} for item {self.item_id}")
+            return Completion(text=self._responses[turn], cached=True, messages=tuple(messages))
+        return await self._call(self._model, messages, params)
+
+    async def judge(self, messages: Sequence[Message], **params: Any) -> Completion:
+        """Ask the judge."""
+        if self._judge is None:
+            raise InfraError("this benchmark needs a judge: pass --judge NAME, --judge-endpoint URL "
+                             "or --judge sim")
+        return await self._call(self._judge, messages, params)
+
+    async def _call(self, caller: Caller, messages: Sequence[Message],
+                    overrides: dict[str, Any]) -> Completion:
+        params = dict(caller.params)
+        if self._max_tokens is not None and "max_tokens" not in params and caller.kind == "model":
+            params["max_tokens"] = self._max_tokens
+        params.update(overrides)
+        if self.repeat and "seed" in params:
+            params["seed"] = int(params["seed"]) + self.repeat
+        key = cache_key(caller.identity, list(messages), params, self.repeat)
+        if not self._refresh:
+            hit = await asyncio.to_thread(self._cache.get, key)
+            if hit is not None:
+                self._counters.cache_hits += 1
+                return Completion.from_json({**hit, "cached": True})
+        if caller.pool is None:
+            raise InfraError("no endpoint to call (grading --responses only)")
+        result = await caller.pool.chat(messages, params)
+        if caller.kind == "judge":
+            self._counters.judge_calls += 1
+        else:
+            self._counters.model_calls += 1
+        await asyncio.to_thread(self._cache.put, key, result.to_json())
+        return result

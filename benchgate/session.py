@@ -1,0 +1,83 @@
+"""Controller-side session state: records in, report and gate verdicts out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchgate import options
+from benchgate.aggregate import find_task, summarize
+from benchgate.records import from_properties
+from benchgate.report import evaluate_gates, run_info, summary_lines, write
+from benchgate.runtime import Runtime
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Session:
+    """Collects per-item records (from this process or xdist workers) and writes the report."""
+
+    def __init__(self, config: pytest.Config, runtime: Runtime) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.records: dict[str, list[dict[str, Any]]] = {}
+        self.lines: list[str] = []
+        self.started = _now()
+        self.t0 = time.perf_counter()
+        self.report: dict[str, Any] | None = None
+
+    def pytest_sessionstart(self) -> None:
+        """Mark the session start."""
+        self.started = _now()
+        self.t0 = time.perf_counter()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the records of a finished test (here or from an xdist worker)."""
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            for rec in from_properties(report.user_properties):
+                self.records.setdefault(rec["benchmark"], []).append(rec)
+
+    def report_path(self) -> Path:
+        """``--report`` or ``results/<model>/report.json``."""
+        explicit = options.get(self.config, "report")
+        assert self.runtime.model is not None
+        return Path(explicit) if explicit else Path("results") / self.runtime.model.name / "report.json"
+
+    def finish(self) -> bool:
+        """Aggregate, write the report, evaluate gates. True when a gate failed."""
+        rt = self.runtime
+        if not self.records or rt.model is None:
+            return False
+        wall = time.perf_counter() - self.t0
+        finished = _now()
+        rootdir = Path(str(self.config.rootpath))
+        sections = {}
+        for bench, recs in sorted(self.records.items()):
+            recs.sort(key=lambda r: (r["nodeid"], r["repeat"]))
+            task = find_task(rootdir, recs[0]["nodeid"], bench)
+            section = summarize(recs, task, task.metric if task else "accuracy")
+            judge = None
+            if rt.judge is not None and task is not None and task.needs_judge:
+                judge = {**rt.judge.public(), "served_model": rt.judge_served}
+            extra = {"sampling": rt.sampling(rt.model) if rt.model.endpoints else {},
+                     "judge": judge, "limit": options.get(self.config, "limit"),
+                     "per_category": options.get(self.config, "per_category"),
+                     "sample_seed": options.get(self.config, "sample_seed"),
+                     "repeats": rt.repeats, "wall_s": round(wall, 3),
+                     "argv": [a for a in sys.argv[1:]]}
+            data = next((r["data"] for r in recs if r.get("data")), {})
+            section = {"run": run_info(self.started, finished, data, extra), **section}
+            sections[bench] = section
+        gates = evaluate_gates(rt.thresholds, sections)
+        model = {**rt.model.public(), "served_model": rt.served}
+        path = self.report_path()
+        self.report = write(path, model, sections, self.records, gates)
+        self.lines = summary_lines(sections, gates, path)
+        return any(not g["ok"] for g in gates)

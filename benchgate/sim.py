@@ -1,0 +1,221 @@
+"""The simulator (SPEC §5): a real OpenAI-compatible HTTP server for tests and benchmarks.
+
+``/v1/chat/completions`` answers a registered benchmark item correctly with probability
+``accuracy``, deterministically per (item, seed); answers judge prompts in the judge's format;
+injects latency and faults (429 with Retry-After, 500, dropped connection) on request.
+The answer key arrives over HTTP (``POST /sim/register``, from the plugin after collection) so
+the server knows nothing of benchmarks. ``GET /sim/stats`` counts requests for the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+FAULTS = ("429", "500", "drop")
+
+
+@dataclass
+class SimConfig:
+    """Simulator behaviour; every field has a ``benchgate sim`` flag."""
+
+    accuracy: float = 0.7
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    faults: tuple[str, ...] = FAULTS
+    seed: int = 0
+    served_model: str = "sim"
+    capacity: int = 0  # > 0: more requests in flight than this get 429
+    reasoning: bool = False
+
+
+@dataclass
+class SimState:
+    """Answer key and counters."""
+
+    config: SimConfig
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=lambda: {
+        "requests": 0, "completions": 0, "faults": 0, "inflight": 0, "max_inflight": 0})
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def _digest(*parts: Any) -> float:
+    text = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2**64
+
+
+def _judge_reply(prompt: str, key: str) -> str | None:
+    """Answer a judge prompt in the format it asks for, deterministically."""
+    u = _digest("judge", key)
+    if "[RESULT]" in prompt:
+        return f"Feedback: The response addresses the task. [RESULT] {1 + int(u * 5)}"
+    if "[[A]]" in prompt and "[[B]]" in prompt:
+        return "Both are plausible; the first is clearer. [[A]]" if u < 0.5 else \
+            "The second answer is more complete. [[B]]"
+    if "[[rating]]" in prompt or re.search(r"\[\[\d+\]\]", prompt):
+        return f"The answer is reasonable. Rating: [[{1 + int(u * 10)}]]"
+    return None
+
+
+def reply_for(state: SimState, messages: list[dict[str, Any]], seed: int) -> str:
+    """The simulator's answer to a conversation."""
+    users = [m.get("content") for m in messages if m.get("role") == "user"]
+    last = users[-1] if users and isinstance(users[-1], str) else ""
+    pair = state.answers.get(last)
+    if pair is not None:
+        correct = _digest(last, seed, state.config.seed) < state.config.accuracy
+        return pair[0] if correct else pair[1]
+    whole = "\n".join(str(m.get("content")) for m in messages)
+    judged = _judge_reply(whole, f"{whole}\x1f{seed}")
+    if judged is not None:
+        return judged
+    return f"I am the benchgate simulator. You said {len(last.split())} words."
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    state: SimState = request.app["state"]
+    cfg = state.config
+    state.stats["requests"] += 1
+    body = await request.json()
+    if cfg.capacity and state.stats["inflight"] >= cfg.capacity:
+        state.stats["faults"] += 1
+        return web.json_response({"error": {"message": "over capacity"}}, status=429,
+                                 headers={"retry-after-ms": "50", "retry-after": "1"})
+    state.stats["inflight"] += 1
+    state.stats["max_inflight"] = max(state.stats["max_inflight"], state.stats["inflight"])
+    try:
+        if cfg.latency_ms > 0:
+            await asyncio.sleep(cfg.latency_ms / 1000)
+        if cfg.fail_rate > 0 and state.rng.random() < cfg.fail_rate:
+            state.stats["faults"] += 1
+            fault = state.rng.choice(cfg.faults)
+            if fault == "429":
+                return web.json_response({"error": {"message": "rate limited"}}, status=429,
+                                         headers={"retry-after-ms": "20", "retry-after": "1"})
+            if fault == "500":
+                return web.json_response({"error": {"message": "internal error"}}, status=500)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        messages = body.get("messages") or []
+        seed = body.get("seed")
+        text = reply_for(state, messages, 0 if seed is None else int(seed))
+        state.stats["completions"] += 1
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        completion_tokens = len(text.split())
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if cfg.reasoning:
+            message["reasoning_content"] = "Simulated reasoning. The answer is 0."
+        return web.json_response({
+            "id": f"chatcmpl-sim-{state.stats['requests']}", "object": "chat.completion",
+            "created": int(time.time()), "model": body.get("model", cfg.served_model),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}})
+    finally:
+        state.stats["inflight"] -= 1
+
+
+async def models(request: web.Request) -> web.Response:
+    state: SimState = request.app["state"]
+    return web.json_response({"object": "list", "data": [
+        {"id": state.config.served_model, "object": "model", "owned_by": "benchgate-sim",
+         "created": 0}]})
+
+
+async def register(request: web.Request) -> web.Response:
+    state: SimState = request.app["state"]
+    entries = (await request.json()).get("answers", {})
+    state.answers.update(entries)
+    return web.json_response({"registered": len(entries), "total": len(state.answers)})
+
+
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app["state"].stats)
+
+
+async def reset(request: web.Request) -> web.Response:
+    state: SimState = request.app["state"]
+    for key in state.stats:
+        state.stats[key] = 0
+    return web.json_response({"ok": True})
+
+
+def make_app(config: SimConfig) -> web.Application:
+    """The aiohttp application serving the simulator."""
+    app = web.Application(client_max_size=256 * 1024 * 1024)
+    app["state"] = SimState(config=config, rng=random.Random(config.seed))
+    app.add_routes([web.post("/v1/chat/completions", chat), web.get("/v1/models", models),
+                    web.post("/sim/register", register), web.get("/sim/stats", stats),
+                    web.post("/sim/reset", reset)])
+    return app
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``benchgate sim`` flags."""
+    parser.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--accuracy", "--sim-accuracy", type=float, default=0.7)
+    parser.add_argument("--latency-ms", "--sim-latency-ms", type=float, default=0.0)
+    parser.add_argument("--fail-rate", "--sim-fail-rate", type=float, default=0.0)
+    parser.add_argument("--faults", default=",".join(FAULTS),
+                        help="comma-separated fault kinds to inject: 429,500,drop")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--served-model", default="sim")
+    parser.add_argument("--capacity", type=int, default=0,
+                        help="requests in flight beyond this get 429 (0 = unlimited)")
+    parser.add_argument("--reasoning", action="store_true",
+                        help="also return reasoning_content, as reasoning servers do")
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """Build a :class:`SimConfig` from parsed flags, rejecting unknown fault kinds."""
+    faults = tuple(f for f in args.faults.split(",") if f)
+    bad = [f for f in faults if f not in FAULTS]
+    if bad:
+        raise SystemExit(f"benchgate sim: unknown fault kind {bad[0]!r} (valid: {', '.join(FAULTS)})")
+    return SimConfig(accuracy=args.accuracy, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
+                     faults=faults, seed=args.seed, served_model=args.served_model,
+                     capacity=args.capacity, reasoning=args.reasoning)
+
+
+async def serve(config: SimConfig, host: str, port: int) -> None:
+    """Serve until cancelled; print the base URL on the first stdout line."""
+    runner = web.AppRunner(make_app(config), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    print(f"http://{host}:{bound}/v1", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchgate.sim`` and ``benchgate sim``."""
+    parser = argparse.ArgumentParser(prog="benchgate sim", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(config_from_args(args), args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

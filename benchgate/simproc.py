@@ -1,0 +1,56 @@
+"""Run the simulator as a child process for ``--model sim`` (keeps its CPU off our GIL)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+from benchgate.errors import InfraError
+
+
+class SimProcess:
+    """A ``python -m benchgate.sim`` child on a free port."""
+
+    def __init__(self, accuracy: float, latency_ms: float, fail_rate: float,
+                 extra: list[str] | None = None) -> None:
+        cmd = [sys.executable, "-m", "benchgate.sim", "--port", "0", "--accuracy", str(accuracy),
+               "--latency-ms", str(latency_ms), "--fail-rate", str(fail_rate), *(extra or [])]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("http"):
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise InfraError(f"simulator failed to start: {(line or err).strip()[-300:]}")
+        self.url = line
+
+    def stop(self) -> None:
+        """Terminate the child."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def post_json(url: str, payload: Any, timeout: float = 30.0) -> Any:
+    """POST JSON with the standard library (used for the simulator's admin routes)."""
+    req = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def get_json(url: str, timeout: float = 10.0) -> Any:
+    """GET JSON."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def sim_root(base_url: str) -> str:
+    """``http://h:p/v1`` -> ``http://h:p``."""
+    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url

@@ -1,0 +1,132 @@
+"""What a benchmark module declares: a :class:`Task` bound to its parametrized test.
+
+A benchmark is a test function decorated with its ``Task``::
+
+    TASK = Task(name="gsm8k", load=load_items, messages=build_messages, max_tokens=1024)
+
+    @TASK
+    def test_gsm8k(item: Problem, response: Completion, record: Recorder) -> None: ...
+
+The plugin parametrizes ``item`` from ``Task.load`` (ids = the items' stable ids), starts every
+item's model calls as soon as collection finishes, and hands the test the finished result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from benchgate.data import DataSource
+
+Message = dict[str, Any]
+
+
+class Item(Protocol):
+    """A benchmark item: a frozen dataclass with a stable ``id``."""
+
+    @property
+    def id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One chat completion as the test sees it. ``reasoning`` is never graded."""
+
+    text: str
+    reasoning: str | None = None
+    latency_s: float = 0.0
+    usage: dict[str, int] = field(default_factory=dict)
+    cached: bool = False
+    endpoint: str | None = None
+    finish_reason: str | None = None
+    messages: tuple[Message, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe form, as stored in the cache and the items file."""
+        return {"text": self.text, "reasoning": self.reasoning, "latency_s": self.latency_s,
+                "usage": self.usage, "cached": self.cached, "endpoint": self.endpoint,
+                "finish_reason": self.finish_reason, "messages": list(self.messages)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Completion:
+        """Inverse of :meth:`to_json`."""
+        return cls(text=data.get("text") or "", reasoning=data.get("reasoning"),
+                   latency_s=float(data.get("latency_s") or 0.0), usage=dict(data.get("usage") or {}),
+                   cached=bool(data.get("cached")), endpoint=data.get("endpoint"),
+                   finish_reason=data.get("finish_reason"),
+                   messages=tuple(data.get("messages") or ()))
+
+
+class Context(Protocol):
+    """What a task's ``run`` coroutine may call: the model and the judge, cached and retried."""
+
+    repeat: int
+    item_id: str
+
+    async def chat(self, messages: Sequence[Message], **params: Any) -> Completion:
+        """Ask the model under test."""
+        ...
+
+    async def judge(self, messages: Sequence[Message], **params: Any) -> Completion:
+        """Ask the judge model."""
+        ...
+
+
+Run = Callable[[Any, Context], Awaitable[Any]]
+Aggregate = Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A benchmark's declaration; see the module docstring.
+
+    ``run`` replaces the default single chat call (multi-turn and judged benchmarks);
+    ``aggregate`` maps the per-item records to ``{"metrics": {...}, "by_category": {...}}``
+    beyond the default mean of scores; ``sim_reply(item, correct)`` lets the simulator answer.
+    """
+
+    name: str
+    load: Callable[[DataSource], Sequence[Any]]
+    messages: Callable[[Any], list[Message]] | None = None
+    run: Run | None = None
+    max_tokens: int = 1024
+    metric: str = "accuracy"
+    proportion: bool = True
+    aggregate: Aggregate | None = None
+    sim_reply: Callable[[Any, bool], str] | None = None
+    needs_judge: bool = False
+
+    def __call__(self, fn: Callable[..., None]) -> Callable[..., None]:
+        """Mark ``fn`` as this task's test."""
+        marked: Callable[..., None] = pytest.mark.benchgate(task=self)(fn)
+        return marked
+
+    async def execute(self, item: Any, ctx: Context) -> Any:
+        """Run one item: the task's own ``run`` or one chat call with ``messages(item)``."""
+        if self.run is not None:
+            return await self.run(item, ctx)
+        if self.messages is None:
+            raise TypeError(f"task {self.name} needs either messages= or run=")
+        return await ctx.chat(self.messages(item))
+
+    def sim_answers(self, item: Any) -> dict[str, list[str]]:
+        """Last user message -> [correct reply, wrong reply], for the simulator's answer key."""
+        if self.sim_reply is None or self.messages is None:
+            return {}
+        user = [m["content"] for m in self.messages(item) if m.get("role") == "user"]
+        if not user or not isinstance(user[-1], str):
+            return {}
+        return {user[-1]: [self.sim_reply(item, True), self.sim_reply(item, False)]}
+
+
+def task_of(node: pytest.Item) -> Task | None:
+    """The :class:`Task` a collected test belongs to, if any."""
+    marker = node.get_closest_marker("benchgate")
+    if marker is None:
+        return None
+    task = marker.kwargs.get("task")
+    return task if isinstance(task, Task) else None

@@ -1,0 +1,60 @@
+"""pytest-xdist integration: share the controller's endpoint facts with workers, and partition
+items up front so each worker knows, right after collection, exactly which items it will run
+and can start all their calls at once. No item runs on two workers, so no call is made twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScheduling
+
+from benchgate.runtime import Runtime
+
+
+class PartitionScheduling(LoadScheduling):
+    """``--dist load`` with a fixed round-robin split: item i goes to worker ``gw{i % N}``.
+
+    Workers compute the same split from their own (identical) collection, so prefetching
+    matches what they are sent. Crashed workers' leftovers fall back to LoadScheduling.
+    """
+
+    def schedule(self) -> None:
+        if self.collection is not None:
+            super().schedule()
+            return
+        if not self._check_nodes_have_same_collection():
+            self.log("**Different tests collected, aborting run**")
+            return
+        ids = {int(node.workerinput["workerid"][2:]): node for node in self.nodes}
+        count = int(next(iter(self.nodes)).workerinput["workercount"])
+        if sorted(ids) != list(range(count)):
+            super().schedule()
+            return
+        self.collection = next(iter(self.node2collection.values()))
+        for k, node in ids.items():
+            share = list(range(k, len(self.collection), count))
+            self.node2pending[node].extend(share)
+            if share:
+                node.send_runtest_some(share)
+        self.pending[:] = []
+        for node in self.nodes:
+            node.shutdown()
+
+
+class XdistHooks:
+    """Registered only when pytest-xdist is installed."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["benchgate"] = dict(self.runtime.shared)
+        node.workerinput["benchgate_partition"] = node.config.getoption("dist") == "load"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getoption("dist") == "load":
+            return PartitionScheduling(config, log)
+        return None

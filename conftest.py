@@ -1,0 +1,3 @@
+"""benchgate: the plugin runtime and the benchmark fixtures."""
+
+pytest_plugins = ["benchgate.plugin", "fixtures.model"]

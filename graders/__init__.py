@@ -1,0 +1,1 @@
+"""Pure graders: ``(response, item fields) -> Grade``. No I/O, no network."""
