@@ -12,7 +12,7 @@ import pytest
 
 from benchgate import options
 from benchgate.data import DataSource, select
-from benchgate.errors import ConfigError
+from benchgate.errors import ConfigError, InfraError
 from benchgate.grade import Grade
 from benchgate.records import PROPERTY, build, from_properties, to_properties
 from benchgate.runtime import Runtime
@@ -29,10 +29,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
-def _usage(exc: ConfigError) -> pytest.UsageError:
-    return pytest.UsageError(f"benchgate: {exc}")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "benchgate(task): a benchmark test (set by Task)")
@@ -40,8 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
         runtime = Runtime(config)
         if runtime.model is not None and not hasattr(config, "workerinput"):
             runtime.probe()
-    except ConfigError as exc:
-        raise _usage(exc) from None
+    except (ConfigError, InfraError) as exc:
+        raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime
     config.stash[SESSION] = Session(config, runtime)
     config.pluginmanager.register(config.stash[SESSION], "benchgate-session")
@@ -130,7 +126,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                         data=source.describe() if source else {})
         if outcome != "skipped":
             item.user_properties.extend(to_properties(records))
-    yield
+    result = yield
+    report: pytest.TestReport = result.get_result()  # type: ignore[attr-defined]
+    if (task is not None and report.when == "call" and report.failed and call.excinfo
+            and call.excinfo.errisinstance(AssertionError)
+            and item.config.getoption("tbstyle") == "auto"):
+        message = str(call.excinfo.value).split("\n", 1)[0]
+        report.longrepr = message
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:

@@ -266,6 +266,9 @@ class Runtime:
                 except Exception:  # noqa: BLE001 - best effort on shutdown
                     pass
             self._loop.stop()
+            self._loop = None
+            self._pools.clear()
+            self._callers = None
         self.cache.close()
         if self.sim is not None:
             self.sim.stop()

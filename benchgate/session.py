@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ from benchgate.aggregate import find_task, summarize
 from benchgate.records import from_properties
 from benchgate.report import evaluate_gates, run_info, summary_lines, write
 from benchgate.runtime import Runtime
+
+
+def _natural(text: str) -> list[Any]:
+    """Sort key putting ``x[2]`` before ``x[10]``."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
 def _now() -> str:
@@ -60,7 +66,7 @@ class Session:
         rootdir = Path(str(self.config.rootpath))
         sections = {}
         for bench, recs in sorted(self.records.items()):
-            recs.sort(key=lambda r: (r["nodeid"], r["repeat"]))
+            recs.sort(key=lambda r: (_natural(r["nodeid"]), r["repeat"]))
             task = find_task(rootdir, recs[0]["nodeid"], bench)
             section = summarize(recs, task, task.metric if task else "accuracy")
             judge = None

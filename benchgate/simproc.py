@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from benchgate.errors import InfraError
@@ -18,8 +20,11 @@ class SimProcess:
                  extra: list[str] | None = None) -> None:
         cmd = [sys.executable, "-m", "benchgate.sim", "--port", "0", "--accuracy", str(accuracy),
                "--latency-ms", str(latency_ms), "--fail-rate", str(fail_rate), *(extra or [])]
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
+                                     text=True, start_new_session=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("http"):

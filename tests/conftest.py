@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,53 @@ def data_dir(request: pytest.FixtureRequest) -> Path:
     if not path.is_dir():
         pytest.fail(f"--data-dir {path} is not a directory")
     return path
+
+
+class SimServer:
+    """A standalone ``benchgate sim`` process for a test, with its request counters."""
+
+    def __init__(self, *args: str) -> None:
+        from benchgate.simproc import SimProcess
+
+        self._proc = SimProcess(accuracy=0.7, latency_ms=0, fail_rate=0, extra=list(args))
+        self.url = self._proc.url
+
+    def stats(self) -> dict[str, int]:
+        from benchgate.simproc import get_json, sim_root
+
+        result: dict[str, int] = get_json(sim_root(self.url) + "/sim/stats")
+        return result
+
+    def reset(self) -> None:
+        from benchgate.simproc import post_json, sim_root
+
+        post_json(sim_root(self.url) + "/sim/reset", {})
+
+    def stop(self) -> None:
+        self._proc.stop()
+
+
+@pytest.fixture
+def sim_server() -> Iterator[Callable[..., SimServer]]:
+    """Factory: ``sim_server("--latency-ms", "50")`` starts a simulator; all stop at teardown."""
+    started: list[SimServer] = []
+
+    def start(*args: str) -> SimServer:
+        server = SimServer(*args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def run_bench(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run a real pytest session on the repo's benchmarks from a fresh working directory."""
+
+    def run(*args: str, benchmark: str = "gsm8k") -> pytest.RunResult:
+        return pytester.runpytest_subprocess(
+            str(REPO / "benchmarks" / benchmark), "-p", "no:cacheprovider", *args, timeout=300)
+
+    return run
