@@ -82,7 +82,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                        seed=options.get(config, "sample_seed"),
                        category=lambda i: getattr(i, "category", None))
     except ConfigError as exc:
-        pytest.exit(f"benchgate: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        if hasattr(config, "workerinput"):  # xdist shows a CollectError as its message only
+            raise pytest.Collector.CollectError(f"benchgate: {exc}") from None
+        rt.data_errors.append(str(exc))  # a usage error once collection is done
+        items = []
     rt.data[task.name] = source
     metafunc.parametrize("item", items, ids=[str(i.id) for i in items])
 
@@ -91,6 +94,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     rt = session.config.stash.get(RUNTIME, None)
     if rt is None:
         return
+    if rt.data_errors:
+        raise pytest.UsageError(f"benchgate: {rt.data_errors[0]}")
     bench = [i for i in session.items if task_of(i) is not None]
     if not bench or session.config.option.collectonly:
         return
