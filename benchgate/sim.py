@@ -47,6 +47,7 @@ class SimState:
     stats: dict[str, int] = field(default_factory=lambda: {
         "requests": 0, "completions": 0, "faults": 0, "inflight": 0, "max_inflight": 0})
     rng: random.Random = field(default_factory=random.Random)
+    times: dict[str, float] = field(default_factory=dict)
 
 
 def _digest(*parts: Any) -> float:
@@ -86,6 +87,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     state: SimState = request.app["state"]
     cfg = state.config
     state.stats["requests"] += 1
+    state.times.setdefault("first_request", time.time())
     body = await request.json()
     if cfg.capacity and state.stats["inflight"] >= cfg.capacity:
         state.stats["faults"] += 1
@@ -111,6 +113,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         seed = body.get("seed")
         text = reply_for(state, messages, 0 if seed is None else int(seed))
         state.stats["completions"] += 1
+        state.times["last_done"] = time.time()
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion_tokens = len(text.split())
         message: dict[str, Any] = {"role": "assistant", "content": text}
@@ -141,13 +144,15 @@ async def register(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app["state"].stats)
+    state: SimState = request.app["state"]
+    return web.json_response({**state.stats, **state.times})
 
 
 async def reset(request: web.Request) -> web.Response:
     state: SimState = request.app["state"]
     for key in state.stats:
         state.stats[key] = 0
+    state.times.clear()
     return web.json_response({"ok": True})
 
 

@@ -11,7 +11,7 @@ numerically.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from benchgate.grade import Grade
 
@@ -29,13 +29,15 @@ def normalize(text: str) -> str | None:
     if match is None:
         return None
     raw = match.group(0).replace(",", "").replace("$", "").replace(" ", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(raw) + 2)  # exact for any number of digits
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            return None
+        if value == value.to_integral_value():
+            return str(value.quantize(Decimal(1)))
+        return format(value.normalize(), "f")
 
 
 def reference_answer(solution: str) -> str:
