@@ -120,7 +120,7 @@ class CallContext:
             params["seed"] = int(params["seed"]) + self.repeat
         key = cache_key(caller.identity, list(messages), params, self.repeat)
         if not self._refresh:
-            hit = await asyncio.to_thread(self._cache.get, key)
+            hit = self._cache.get(key)  # ~20 µs in SQLite: cheaper inline than a thread hop
             if hit is not None:
                 self._counters.cache_hits += 1
                 return Completion.from_json({**hit, "cached": True})
@@ -131,5 +131,5 @@ class CallContext:
             self._counters.judge_calls += 1
         else:
             self._counters.model_calls += 1
-        await asyncio.to_thread(self._cache.put, key, result.to_json())
+        self._cache.put(key, result.to_json())
         return result
