@@ -106,7 +106,7 @@ class EndpointPool:
                                      _retry_after(resp.headers))
                 if resp.status >= 400:
                     raise InfraError(f"{slot.url}: HTTP {resp.status} {_snippet(body)}".rstrip())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise _Retryable("request timed out") from None
         except aiohttp.ClientError as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__})") from None
@@ -159,7 +159,7 @@ class EndpointPool:
                                          f"{_snippet(body)}".rstrip())
                     data = json.loads(body)
                 return [str(m["id"]) for m in data.get("data", []) if "id" in m]
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, TypeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError, TypeError) as exc:
                 if attempt == 1:
                     raise InfraError(f"{slot.url}: connection failed ({type(exc).__name__})"
                                      ) from None

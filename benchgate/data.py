@@ -100,7 +100,7 @@ class DataSource:
             import datasets
 
             ds = datasets.load_dataset(hub.repo, hub.name, split=hub.split, revision=hub.revision)
-        except Exception as exc:  # network, auth, missing revision: all end the same way
+        except Exception as exc:  # noqa: BLE001 - network, auth, revision: one message
             reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             raise DataError(f"{self.benchmark}: cannot load {hub.repo}@{hub.revision} from the HF "
                             f"hub ({reason}); offline, use --data-dir DIR or --data sample") from None

@@ -76,7 +76,7 @@ def get(config: pytest.Config, dest: str) -> Any:
                 return kind(raw) if kind is not None and isinstance(raw, str) else raw
             except ValueError:
                 raise pytest.UsageError(f"pytest.ini: benchgate_{dest} = {raw!r} is not a valid "
-                                        f"{kind.__name__}") from None
+                                        f"{getattr(kind, '__name__', 'value')}") from None
     if dest in ENV and os.environ.get(ENV[dest]):
         return os.environ[ENV[dest]]
     return DEFAULTS.get(dest, value)

@@ -5,7 +5,7 @@ Loaded by the repository's ``conftest.py``. Inert unless a benchmark test is col
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import pytest
@@ -21,8 +21,8 @@ from benchgate.task import task_of
 
 RUNTIME = pytest.StashKey[Runtime]()
 SESSION = pytest.StashKey[Session]()
-GRADES = pytest.StashKey[list[Grade]]()
-RESULTS = pytest.StashKey[list[Any]]()
+GRADES = pytest.StashKey[Sequence[Grade]]()
+RESULTS = pytest.StashKey[Sequence[Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -101,7 +101,7 @@ def summary_lines(sections: dict[str, dict[str, Any]], gates: list[dict[str, Any
                      f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", str(s["errors"]),
                      _fmt(s["latency_s"]["p50"]), _fmt(s.get("tokens_per_s"), 1)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for g in gates:
         if g["ok"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import concurrent.futures
 import json
 import math
@@ -243,8 +244,8 @@ class Runtime:
 
         async def start() -> None:
             for nodeid, task, item in jobs:
-                t = asyncio.ensure_future(self._run(task, item))
-                t.add_done_callback(lambda t, f=futures[nodeid]: _settle(f, t))
+                job = asyncio.ensure_future(self._run(task, item))
+                job.add_done_callback(functools.partial(_settle, futures[nodeid]))
 
         self.loop.run(start())
 

@@ -78,7 +78,7 @@ class Session:
                      "sample_seed": options.get(self.config, "sample_seed"),
                      "repeats": rt.repeats, "wall_s": round(wall, 3),
                      "argv": [a for a in sys.argv[1:]]}
-            data = next((r["data"] for r in recs if r.get("data")), {})
+            data: dict[str, Any] = next((r["data"] for r in recs if r.get("data")), {})
             section = {"run": run_info(self.started, finished, data, extra), **section}
             sections[bench] = section
         gates = evaluate_gates(rt.thresholds, sections)

@@ -21,7 +21,7 @@ class PartitionScheduling(LoadScheduling):
     """
 
     def schedule(self) -> None:
-        if self.collection is not None:
+        if self.collection is not None:  # type: ignore[has-type]
             super().schedule()
             return
         if not self._check_nodes_have_same_collection():
@@ -32,9 +32,10 @@ class PartitionScheduling(LoadScheduling):
         if sorted(ids) != list(range(count)):
             super().schedule()
             return
-        self.collection = next(iter(self.node2collection.values()))
+        collection = next(iter(self.node2collection.values()))
+        self.collection = collection
         for k, node in ids.items():
-            share = list(range(k, len(self.collection), count))
+            share = list(range(k, len(collection), count))
             self.node2pending[node].extend(share)
             if share:
                 node.send_runtest_some(share)

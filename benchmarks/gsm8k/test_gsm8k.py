@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from benchgate import Task
 from benchgate.data import DataSource, Hub
+from benchgate.task import Completion
 from fixtures.model import Recorder
 from graders.gsm8k import grade_gsm8k, reference_answer
-from benchgate.task import Completion
 
 HUB = Hub(repo="openai/gsm8k", name="main", split="test",
           revision="e53f048856ff4f594e959d75785d2c2d37b678ee")
