@@ -23,6 +23,7 @@ RUNTIME = pytest.StashKey[Runtime]()
 SESSION = pytest.StashKey[Session]()
 GRADES = pytest.StashKey[Sequence[Grade]]()
 RESULTS = pytest.StashKey[Sequence[Any]]()
+BASELINE = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "benchgate(task): a benchmark test (set by Task)")
+    if not config.option.update_snapshots or config.getoption("keyword") or \
+            options.get(config, "limit") or options.get(config, "per_category"):
+        # Subsets (-k, --limit, xdist shares) must never report the rest of a baseline as
+        # unused, nor delete it on --snapshot-update.
+        config.option.disable_unused_snapshots = True
     try:
         runtime = Runtime(config)
         if runtime.model is not None and not hasattr(config, "workerinput"):
@@ -128,7 +134,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         records = build(benchmark=task.name, item=item.callspec.params["item"],  # type: ignore[attr-defined]
                         nodeid=item.nodeid, outcome=outcome, grades=item.stash.get(GRADES, []),
                         results=item.stash.get(RESULTS, []), error=error,
-                        data=source.describe() if source else {})
+                        data=source.describe() if source else {},
+                        baseline=item.stash.get(BASELINE, None))
         if outcome != "skipped":
             item.user_properties.extend(to_properties(records))
     result = yield
@@ -137,6 +144,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             and call.excinfo.errisinstance(AssertionError)
             and item.config.getoption("tbstyle") == "auto"):
         message = str(call.excinfo.value).split("\n", 1)[0]
+        base = item.stash.get(BASELINE, None)
+        if base is not None and base["passed"]:
+            message = f"regression vs {base['name']}: {message}"
         report.longrepr = message
 
 

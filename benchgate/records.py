@@ -47,7 +47,7 @@ def _sum_usage(completions: Sequence[Completion]) -> dict[str, int]:
 
 def build(*, benchmark: str, item: Any, nodeid: str, outcome: str, grades: Sequence[Grade],
           results: Sequence[Any], data: dict[str, Any], error: str | None = None,
-          ) -> list[dict[str, Any]]:
+          baseline: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The records of one test: one per repeat (one in all when it errored before grading)."""
     count = max(len(results), len(grades), 1)
     records = []
@@ -80,7 +80,8 @@ def build(*, benchmark: str, item: Any, nodeid: str, outcome: str, grades: Seque
             "usage": _sum_usage(turns),
             "cached": all(c.cached for c in turns) if turns else False,
             "endpoint": last.endpoint if last else None,
-            "error": error, "data": data,
+            "error": error, "data": data, "baseline": baseline,
+            "passed": bool(grades[0].passed) if grades else None,
         })
     return records
 

@@ -103,8 +103,17 @@ def summary_lines(sections: dict[str, dict[str, Any]], gates: list[dict[str, Any
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    for name, s in sections.items():
+        cmp = s.get("baseline")
+        if cmp:
+            lines.append(f"{name} vs baseline {cmp['name']}: {cmp['paired']} paired, fixed "
+                         f"{cmp['fixed']}, broken {cmp['broken']}, McNemar p={cmp['mcnemar_p']:.3g}")
     for g in gates:
-        if g["ok"]:
+        if "max_p" in g:
+            verdict = "ok" if g["ok"] else "FAILED"
+            lines.append(f"gate {g['key']}: {verdict} (broken {g['broken']} vs fixed {g['fixed']}, "
+                         f"p={g['value']:.3g}, fails below {g['max_p']})")
+        elif g["ok"]:
             lines.append(f"gate {g['key']} >= {g['min']}: ok ({_fmt(g['value'])})")
         elif g["value"] is None:
             lines.append(f"gate {g['key']} >= {g['min']}: FAILED, {g.get('reason', 'no value')}")

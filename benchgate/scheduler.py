@@ -56,6 +56,8 @@ class LoopThread:
                 pass
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
+        if not self.loop.is_running():
+            self.loop.close()
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 
 from benchgate import options
 from benchgate.aggregate import find_task, summarize
+from benchgate.baseline import compare
 from benchgate.records import from_properties
 from benchgate.report import evaluate_gates, run_info, summary_lines, write
 from benchgate.runtime import Runtime
@@ -82,6 +83,15 @@ class Session:
             section = {"run": run_info(self.started, finished, data, extra), **section}
             sections[bench] = section
         gates = evaluate_gates(rt.thresholds, sections)
+        max_p = options.get(self.config, "max_regression_p")
+        for bench, section in sections.items():
+            cmp = compare(self.records[bench])
+            section["baseline"] = cmp
+            if cmp is not None and max_p is not None:
+                worse = cmp["broken"] > cmp["fixed"]
+                gates.append({"key": f"{bench}.regression", "max_p": max_p,
+                              "value": cmp["mcnemar_p"], "fixed": cmp["fixed"],
+                              "broken": cmp["broken"], "ok": not (worse and cmp["mcnemar_p"] < max_p)})
         model = {**rt.model.public(), "served_model": rt.served}
         path = self.report_path()
         self.report = write(path, model, sections, self.records, gates)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,16 @@ class SimProcess:
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stderr goes to a file: an unread pipe would block a chatty server
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
                                      text=True, start_new_session=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("http"):
-            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.wait()
+            self._stderr.seek(0)
+            err = self._stderr.read()
             raise InfraError(f"simulator failed to start: {(line or err).strip()[-300:]}")
         self.url = line
 
@@ -40,6 +45,10 @@ class SimProcess:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._stderr.close()
 
 
 def post_json(url: str, payload: Any, timeout: float = 30.0) -> Any:

@@ -1,0 +1,87 @@
+"""Per-item verdict snapshots (syrupy) and the comparison with a baseline model.
+
+Each item's verdict (passed, score, extracted answer; nothing volatile) is a syrupy snapshot
+in ``snapshots/<benchmark>/<model>/<test>[<id>].json``; ``--snapshot-update`` records them.
+With a baseline present, known failures become xfail, fixed items xpass, and items that passed
+in the baseline and fail now are regressions. The paired gate is McNemar's exact test
+(McNemar 1947): under no change, the discordant pairs split 50/50, so the p-value is the
+two-sided binomial tail of min(fixed, broken) among fixed + broken.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from syrupy.location import PyTestLocation
+
+from benchgate.data import REPO_ROOT
+
+SNAPSHOT_ROOT = REPO_ROOT / "snapshots"
+
+
+def snapshot_dir(benchmark: str, model: str) -> Path:
+    """Where a model's verdicts on a benchmark live."""
+    return SNAPSHOT_ROOT / benchmark / model
+
+
+def verdict_of(passed: bool, score: float, extracted: Any) -> dict[str, Any]:
+    """The snapshotted form of an item's verdict."""
+    return {"passed": bool(passed), "score": round(float(score), 6),
+            "extracted": json.loads(json.dumps(extracted, default=str))}
+
+
+def extension_for(benchmark: str, model: str) -> type[SingleFileSnapshotExtension]:
+    """A syrupy extension writing JSON verdicts under :func:`snapshot_dir`."""
+    directory = str(snapshot_dir(benchmark, model))
+
+    class VerdictExtension(SingleFileSnapshotExtension):
+        _write_mode = WriteMode.TEXT
+        file_extension = "json"
+
+        @classmethod
+        def dirname(cls, *, test_location: Any) -> str:
+            return directory
+
+        def serialize(self, data: Any, **kwargs: Any) -> str:
+            return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    return VerdictExtension
+
+
+def read_verdict(benchmark: str, model: str, node: Any) -> dict[str, Any] | None:
+    """The stored verdict of one item (a pytest node), or None when the baseline lacks it."""
+    stem = extension_for(benchmark, model).get_snapshot_name(test_location=PyTestLocation(node))
+    path = snapshot_dir(benchmark, model) / f"{stem}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and "passed" in data else None
+
+
+def mcnemar_exact(fixed: int, broken: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pair counts."""
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    k = min(fixed, broken)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def compare(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Fixed/broken counts and McNemar's p over items that have a baseline verdict."""
+    paired = [r for r in records if r.get("baseline") is not None and r["repeat"] == 0
+              and r["outcome"] != "error"]
+    if not paired:
+        return None
+    fixed = sorted((r["id"] for r in paired if not r["baseline"]["passed"] and r["passed"]), key=str)
+    broken = sorted((r["id"] for r in paired if r["baseline"]["passed"] and not r["passed"]), key=str)
+    return {"name": paired[0]["baseline"]["name"], "paired": len(paired),
+            "fixed": len(fixed), "broken": len(broken), "fixed_ids": fixed, "broken_ids": broken,
+            "mcnemar_p": mcnemar_exact(len(fixed), len(broken))}
