@@ -37,8 +37,10 @@ def test_sim_session_outcomes_report_and_exit(run_bench: Callable[..., pytest.Ru
     section = data["benchmarks"]["gsm8k"]
     outcomes = result.parseoutcomes()
     assert section["n"] == SAMPLE_N and section["errors"] == 0
-    assert outcomes.get("passed", 0) == section["passed"]
-    assert outcomes.get("failed", 0) == section["failed"] == SAMPLE_N - section["passed"]
+    assert outcomes.get("passed", 0) + outcomes.get("xpassed", 0) == section["passed"]
+    # the repo's sim baseline turns the sim's known failures into xfail
+    assert outcomes.get("xfailed", 0) == section["failed"] == SAMPLE_N - section["passed"] > 0
+    assert "failed" not in outcomes
     assert section["score"] == pytest.approx(section["passed"] / SAMPLE_N)
     assert section["ci95"][0] < section["score"] < section["ci95"][1]
     assert section["metric"] == "accuracy" and "accuracy" in section["metrics"]
@@ -46,7 +48,7 @@ def test_sim_session_outcomes_report_and_exit(run_bench: Callable[..., pytest.Ru
     assert len(section["run"]["data"]["files"]["test.jsonl"]) == 64
     assert data["model"]["served_model"] == "sim"
     assert section["latency_s"]["p50"] > 0 and section["usage"]["completion_tokens"] > 0
-    assert result.ret == (1 if section["failed"] else 0)
+    assert result.ret == 0
     result.stdout.fnmatch_lines(["*benchgate summary*", "gsm8k*14*accuracy*"])
     rows = items(pytester.path)
     assert [r["id"] for r in rows] == [str(i) for i in range(SAMPLE_N)]
@@ -101,7 +103,7 @@ def test_injected_faults_do_not_change_results(run_bench: Callable[..., pytest.R
     assert verdicts(pytester.path) == expected
     assert report(pytester.path)["benchmarks"]["gsm8k"]["errors"] == 0
     result.assert_outcomes(passed=list(expected.values()).count("passed"),
-                           failed=list(expected.values()).count("failed"))
+                           xfailed=list(expected.values()).count("failed"))
 
 
 def test_endpoint_failing_after_retries_is_an_error_not_a_failure(
@@ -128,14 +130,14 @@ def test_unreachable_endpoint_at_start_is_one_line_usage_error(
 
 @pytest.mark.parametrize("threshold,ret,line", [
     ("gsm8k.accuracy=0.99", 1, "gate gsm8k.accuracy >= 0.99: FAILED, got 0.*(short by 0.*)"),
-    ("gsm8k.accuracy=0.1", 1, "gate gsm8k.accuracy >= 0.1: ok*"),
+    ("gsm8k.accuracy=0.1", 0, "gate gsm8k.accuracy >= 0.1: ok*"),
     ("gsm8k.nonsense=0.1", 1, "gate gsm8k.nonsense >= 0.1: FAILED, no metric 'nonsense'*"),
 ])
 def test_threshold_gates(run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester,
                          threshold: str, ret: int, line: str) -> None:
     result = run_bench("--model", "sim", "--data", "sample", "--threshold", threshold)
     result.stdout.fnmatch_lines([line])
-    assert result.ret == ret  # the sim at 0.7 fails some items: pytest's own status is 1
+    assert result.ret == ret  # the sim's failures are known (xfail) in its shipped baseline
     gate = report(pytester.path)["gates"][0]
     assert gate["key"] == threshold.split("=")[0]
 
@@ -171,15 +173,18 @@ def test_reasoning_is_kept_apart_and_never_graded(run_bench: Callable[..., pytes
                                                    pytester: pytest.Pytester,
                                                    sim_server: Callable[..., SimServer]) -> None:
     server = sim_server("--reasoning", "--accuracy", "1")
-    result = run_bench("--endpoint", server.url, "--model", "sim", "--data", "sample")
+    result = run_bench("--endpoint", server.url, "--model", "fresh", "--data", "sample")
     result.assert_outcomes(passed=SAMPLE_N)
-    rec = items(pytester.path)[0]
+    rec = items(pytester.path, model="fresh")[0]
     assert rec["reasoning"].startswith("Simulated reasoning") and "Simulated" not in rec["response"]
 
 
 def test_verbose_lines_show_got_and_expected_and_junit_has_properties(
-        run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
-    result = run_bench("--model", "sim", "--data", "sample", "-v", "--junitxml", "junit.xml")
+        run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester,
+        sim_server: Callable[..., SimServer]) -> None:
+    server = sim_server()  # a model without a baseline: failures stay failures
+    result = run_bench("--endpoint", server.url, "--model", "fresh", "--data", "sample", "-v",
+                       "--junitxml", "junit.xml")
     result.stdout.fnmatch_lines(["*test_gsm8k?0? PASSED (got '12')*"])
     result.stdout.fnmatch_lines(["*FAILED (got '*', expected '*')*"])
     xml = (pytester.path / "junit.xml").read_text()
@@ -198,3 +203,40 @@ def test_limit_sample_seed_and_limit_are_deterministic(
     plain = run_bench("--model", "sim", "--data", "sample", "--limit", "2", "--collect-only", "-q")
     assert [ln.rsplit("[", 1)[1] for ln in plain.stdout.lines if "::test_gsm8k[" in ln] == \
         ["0]", "1]"]
+
+
+def test_regression_run_against_the_shipped_sim_baseline(
+        run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
+    result = run_bench("--model", "sim", "--data", "sample", "--sim-accuracy", "0.4",
+                       "--max-regression-p", "0.5", "-n", "2")
+    result.stdout.fnmatch_lines(["*regression vs sim: GSM8K *: expected *, got *",
+                                 "gsm8k vs baseline sim: 14 paired, fixed *, broken *, McNemar p=*",
+                                 "gate gsm8k.regression: FAILED (broken * vs fixed *, p=*"])
+    assert result.ret == 1
+    cmp = report(pytester.path)["benchmarks"]["gsm8k"]["baseline"]
+    outcomes = result.parseoutcomes()
+    assert cmp["broken"] == outcomes["failed"] and cmp["fixed"] == outcomes.get("xpassed", 0)
+    assert cmp["broken"] > cmp["fixed"] and cmp["mcnemar_p"] < 0.5
+
+
+def test_snapshot_update_of_a_subset_keeps_the_rest(
+        run_bench: Callable[..., pytest.RunResult], sim_server: Callable[..., SimServer]) -> None:
+    from benchgate.baseline import snapshot_dir
+
+    server = sim_server()
+    model = "pytest-tmp-baseline"
+    folder = snapshot_dir("gsm8k", model)
+    try:
+        common = ("--endpoint", server.url, "--model", model, "--data", "sample")
+        run_bench(*common, "--snapshot-update", "-n", "2")
+        assert len(list(folder.glob("*.json"))) == SAMPLE_N
+        run_bench(*common, "--snapshot-update", "--limit", "3")
+        run_bench(*common, "--snapshot-update", "-k", "test_gsm8k[1]")
+        assert len(list(folder.glob("*.json"))) == SAMPLE_N
+        rerun = run_bench(*common, "--limit", "5")
+        assert "snapshots unused" not in rerun.stdout.str().lower()
+        assert rerun.ret == 0
+    finally:
+        for path in folder.glob("*.json"):
+            path.unlink()
+        folder.rmdir()
