@@ -59,6 +59,20 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+_REASONING_FAMILY = re.compile(r"^(?:.*/)?(?:o\d|gpt-5)", re.IGNORECASE)
+
+
+def adapt_params(served: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Per-family request parameters: OpenAI reasoning models (o-series, gpt-5) take
+    ``max_completion_tokens`` and reject ``temperature``/``top_p``."""
+    if not _REASONING_FAMILY.match(served):
+        return params
+    out = {k: v for k, v in params.items() if k not in ("temperature", "top_p")}
+    if "max_tokens" in out:
+        out["max_completion_tokens"] = out.pop("max_tokens")
+    return out
+
+
 def split_reasoning(message: Any) -> tuple[str, str | None]:
     """Separate the answer from reasoning content (``reasoning_content``, ``reasoning``,
     or a leading ``<think>`` block). ``message`` is a mapping or an object with attributes."""

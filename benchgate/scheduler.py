@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from benchgate.cache import Cache, cache_key
-from benchgate.client import EndpointPool
+from benchgate.client import EndpointPool, adapt_params
 from benchgate.errors import InfraError
 from benchgate.task import Completion, Message
 
@@ -114,13 +114,17 @@ class CallContext:
 
     async def _call(self, caller: Caller, messages: Sequence[Message],
                     overrides: dict[str, Any]) -> Completion:
+        attempt = int(overrides.pop("_attempt", 0))
         params = dict(caller.params)
         if self._max_tokens is not None and "max_tokens" not in params and caller.kind == "model":
             params["max_tokens"] = self._max_tokens
         params.update(overrides)
-        if self.repeat and "seed" in params:
+        if self.repeat and "seed" in params and caller.kind == "model":
             params["seed"] = int(params["seed"]) + self.repeat
-        key = cache_key(caller.identity, list(messages), params, self.repeat)
+        params = adapt_params(str(caller.identity.get("served") or ""), params)
+        identity = caller.identity if not attempt else {**caller.identity, "attempt": attempt}
+        key = cache_key(identity, list(messages), params,
+                        self.repeat if caller.kind == "model" else 0)
         if not self._refresh:
             hit = self._cache.get(key)  # ~20 µs in SQLite: cheaper inline than a thread hop
             if hit is not None:
