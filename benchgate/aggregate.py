@@ -107,7 +107,8 @@ def summarize(records: list[dict[str, Any]], task: Task | None, metric: str) -> 
     graded = [r for r in records if r["outcome"] != "error"]
     passed = sum(1 for recs in items.values()
                  if recs[0]["test_outcome"] == "passed" and all(r["outcome"] != "error" for r in recs))
-    agg = task.aggregate(graded) if task and task.aggregate else default_aggregate(graded, metric)
+    agg = task.aggregate(graded) if task and task.aggregate and graded else \
+        default_aggregate(graded, metric)
     metrics = dict(agg.get("metrics", {}))
     score = float(agg.get("score", metrics.get(metric, 0.0)))
     n = len(items) - errors

@@ -12,7 +12,9 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import random
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,31 @@ class Hub:
     revision: str
     split: str
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An upstream file outside the HF hub (e.g. a GitHub raw URL at a pinned commit)."""
+
+    url: str
+
+
+CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "benchgate"
+
+
+def _fetch(benchmark: str, url: str) -> bytes:
+    cached = CACHE_HOME / "remote" / hashlib.sha256(url.encode()).hexdigest()
+    if cached.exists():
+        return cached.read_bytes()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            data: bytes = resp.read()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{benchmark}: cannot fetch {url} ({exc}); offline, use --data-dir DIR "
+                        "or --data sample") from None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(data)
+    return data
 
 
 class DataSource:
@@ -56,8 +83,15 @@ class DataSource:
         base = self.root if self.kind == "sample" else self.root / self.benchmark
         return base / name
 
-    def read_bytes(self, name: str) -> bytes:
-        """Raw bytes of a file (dir/sample), hashed into the report."""
+    def read_bytes(self, name: str, remote: Remote | None = None) -> bytes:
+        """Raw bytes of a file (dir/sample, or ``remote`` for the hub source), hashed."""
+        if self.kind == "hub":
+            if remote is None:
+                raise DataError(f"{self.benchmark}: {name} has no upstream location; use "
+                                "--data-dir DIR or --data sample")
+            data = _fetch(self.benchmark, remote.url)
+            self.files[remote.url] = hashlib.sha256(data).hexdigest()
+            return data
         path = self.path(name)
         try:
             data = path.read_bytes()
@@ -69,20 +103,21 @@ class DataSource:
         self.files[name] = hashlib.sha256(data).hexdigest()
         return data
 
-    def text(self, name: str) -> str:
+    def text(self, name: str, remote: Remote | None = None) -> str:
         """A text file (gzip-decompressed when the name ends in .gz)."""
-        data = self.read_bytes(name)
+        data = self.read_bytes(name, remote)
         if name.endswith(".gz"):
             data = gzip.decompress(data)
         return data.decode("utf-8-sig")
 
-    def rows(self, name: str, hub: Hub | None = None) -> list[dict[str, Any]]:
-        """Rows of an upstream JSONL/JSON/CSV file, or of the hub dataset when the source is hub."""
-        if self.kind == "hub":
+    def rows(self, name: str, hub: Hub | Remote | None = None) -> list[dict[str, Any]]:
+        """Rows of an upstream JSONL/JSON/CSV file; for the hub source, of the HF dataset
+        (``Hub``) or of the file at its upstream URL (``Remote``)."""
+        if self.kind == "hub" and not isinstance(hub, Remote):
             if hub is None:
                 raise DataError(f"{self.benchmark}: {name} is not on the HF hub; use --data-dir DIR")
             return self._hub_rows(hub)
-        text = self.text(name)
+        text = self.text(name, hub if isinstance(hub, Remote) else None)
         try:
             if name.endswith((".jsonl", ".jsonl.gz")):
                 return [json.loads(line) for line in text.splitlines() if line.strip()]

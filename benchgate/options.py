@@ -45,6 +45,8 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--max-regression-p",), "max_regression_p",
      {"type": float, "help": "fail when McNemar's p for more broken than fixed items is below P"},
      "string"),
+    (("--pass-mark",), "pass_mark",
+     {"type": float, "help": "judge score an item needs to pass (default 7 on 1-10)"}, "string"),
     (("--request-timeout",), "request_timeout", {"type": float, "help": "seconds per request"},
      "string"),
     (("--max-retries",), "max_retries", {"type": int, "help": "retries per request"}, "string"),
@@ -56,7 +58,7 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
 
 DEFAULTS: dict[str, Any] = {"data": "hub", "repeats": 1, "concurrency": 32, "cache_dir":
                             ".benchgate/cache", "request_timeout": 600.0, "max_retries": 5,
-                            "sim_accuracy": 0.7, "regression_tolerance": 2.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
+                            "sim_accuracy": 0.7, "regression_tolerance": 2.0, "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
 ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
 
 

@@ -108,6 +108,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if rt.model is None:
         raise pytest.UsageError("benchgate: benchmarks need a model: pass --model NAME "
                                 "(from models.yaml), --endpoint URL, or --model sim")
+    judged = sorted({t.name for i in bench if (t := task_of(i)) is not None and t.needs_judge})
+    if judged and rt.judge is None and rt.responses is None:
+        raise pytest.UsageError(f"benchgate: {', '.join(judged)} need(s) a judge: pass --judge NAME "
+                                "(from the models file), --judge-endpoint URL, or --judge sim")
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:
         if not worker.get("benchgate_partition"):

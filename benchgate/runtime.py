@@ -133,6 +133,9 @@ class Runtime:
             path = Path(options.get(self.config, "models_file") or "models.yaml")
             if path.exists():
                 name = self._file().defaults.get("judge")
+        if name is None and options.get(self.config, "model") == "sim" \
+                and not options.get(self.config, "endpoint"):
+            name = "sim"  # the simulator judges its own answers unless told otherwise
         if name is None:
             return None
         if name == "sim":
