@@ -86,7 +86,8 @@ class Task:
 
     ``run`` replaces the default single chat call (multi-turn and judged benchmarks);
     ``aggregate`` maps the per-item records to ``{"metrics": {...}, "by_category": {...}}``
-    beyond the default mean of scores; ``sim_reply(item, correct)`` lets the simulator answer.
+    (optionally ``"score"`` and extra report keys) beyond the default mean of scores;
+    ``sim_reply(item, correct)`` or ``sim_key(item)`` let the simulator answer.
     """
 
     name: str
@@ -98,6 +99,7 @@ class Task:
     proportion: bool = True
     aggregate: Aggregate | None = None
     sim_reply: Callable[[Any, bool], str] | None = None
+    sim_key: Callable[[Any], dict[str, list[str]]] | None = None
     needs_judge: bool = False
 
     def __call__(self, fn: Callable[..., None]) -> Callable[..., None]:
@@ -114,7 +116,12 @@ class Task:
         return await ctx.chat(self.messages(item))
 
     def sim_answers(self, item: Any) -> dict[str, list[str]]:
-        """Last user message -> [correct reply, wrong reply], for the simulator's answer key."""
+        """Last user message -> [correct reply, wrong reply], for the simulator's answer key.
+
+        ``sim_key(item)`` gives the whole mapping (multi-turn tasks: one entry per turn);
+        otherwise it is built from ``messages`` and ``sim_reply``."""
+        if self.sim_key is not None:
+            return self.sim_key(item)
         if self.sim_reply is None or self.messages is None:
             return {}
         user = [m["content"] for m in self.messages(item) if m.get("role") == "user"]
