@@ -33,11 +33,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "benchgate(task): a benchmark test (set by Task)")
-    if not config.option.update_snapshots or config.getoption("keyword") or \
-            options.get(config, "limit") or options.get(config, "per_category"):
-        # Subsets (-k, --limit, xdist shares) must never report the rest of a baseline as
-        # unused, nor delete it on --snapshot-update.
-        config.option.disable_unused_snapshots = True
     try:
         runtime = Runtime(config)
         if runtime.model is not None and not hasattr(config, "workerinput"):
@@ -105,6 +100,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     bench = [i for i in session.items if task_of(i) is not None]
     if not bench or session.config.option.collectonly:
         return
+    config = session.config
+    if not config.option.update_snapshots or config.getoption("keyword") or \
+            options.get(config, "limit") or options.get(config, "per_category") or \
+            len(bench) < len(session.items) or config.getoption("lf", False):
+        # Subsets must never report the rest of a baseline as unused, nor delete it on
+        # --snapshot-update; baselines are read directly, not through syrupy's assertions.
+        config.option.disable_unused_snapshots = True
     if rt.model is None:
         raise pytest.UsageError("benchgate: benchmarks need a model: pass --model NAME "
                                 "(from models.yaml), --endpoint URL, or --model sim")

@@ -51,6 +51,12 @@ class XdistHooks:
         self.runtime = runtime
 
     def pytest_configure_node(self, node: Any) -> None:
+        config = node.config
+        if self.runtime.model is not None and (
+                not config.option.update_snapshots or config.getoption("keyword")
+                or config.getoption("limit") or config.getoption("per_category")):
+            # the controller merges workers' syrupy reports: it must not judge subsets unused
+            config.option.disable_unused_snapshots = True
         node.workerinput["benchgate"] = dict(self.runtime.shared)
         node.workerinput["benchgate_partition"] = node.config.getoption("dist") == "load"
 

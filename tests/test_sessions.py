@@ -240,3 +240,19 @@ def test_snapshot_update_of_a_subset_keeps_the_rest(
         for path in folder.glob("*.json"):
             path.unlink()
         folder.rmdir()
+
+
+def test_replicas_share_the_load(run_bench: Callable[..., pytest.RunResult],
+                                 pytester: pytest.Pytester,
+                                 sim_server: Callable[..., SimServer]) -> None:
+    first, second = sim_server("--latency-ms", "50"), sim_server("--latency-ms", "50")
+    (pytester.path / "models.yaml").write_text(
+        f"models:\n  pair:\n    endpoints: [{first.url}, {second.url}]\n    model: sim\n"
+        "    concurrency: 2\n")
+    result = run_bench("--model", "pair", "--data", "sample", "--no-cache")
+    assert result.ret in (0, 1)
+    calls = (first.stats()["completions"], second.stats()["completions"])
+    assert sum(calls) == SAMPLE_N and min(calls) >= 4, calls
+    assert max(first.stats()["max_inflight"], second.stats()["max_inflight"]) <= 2
+    endpoints = {r["endpoint"] for r in items(pytester.path, model="pair")}
+    assert endpoints == {first.url, second.url}
