@@ -10,7 +10,8 @@ import pytest
 
 # (flags, dest, kwargs, ini type or None when command line only)
 OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
-    (("--model",), "model", {"help": "model from the models file, or 'sim'"}, "string"),
+    (("--model",), "model", {"action": "append", "default": [],
+                             "help": "model from the models file, or 'sim'; repeatable"}, "string"),
     (("--endpoint",), "endpoint", {"help": "ad hoc base URL (http://host:port/v1)"}, "string"),
     (("--judge",), "judge", {"help": "judge model from the models file, or 'sim'"}, "string"),
     (("--judge-endpoint",), "judge_endpoint", {"help": "ad hoc judge base URL"}, "string"),
@@ -69,6 +70,17 @@ def add_options(parser: pytest.Parser) -> None:
         group.addoption(*flags, dest=dest, **kwargs)
         if ini is not None:
             parser.addini(f"benchgate_{dest}", kwargs.get("help", dest), type=ini)  # type: ignore[arg-type]
+
+
+def model_names(config: pytest.Config) -> list[str]:
+    """``--model`` values in order (ini/env fallback gives one)."""
+    value = get(config, "model")
+    if not value:
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    if len(set(names)) != len(names):
+        raise pytest.UsageError(f"benchgate: --model given twice for the same name: {names}")
+    return names
 
 
 def get(config: pytest.Config, dest: str) -> Any:

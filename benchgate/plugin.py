@@ -62,9 +62,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     judge = "none"
     if rt.judge is not None:
         judge = f"{rt.judge.name} (served {rt.judge_served!r}) at {', '.join(rt.judge.endpoints)}"
-    return [f"benchgate: model {rt.model.name} (served {rt.served!r}, revision "
-            f"{rt.model.revision or '-'}) at {', '.join(rt.model.endpoints) or rt.model.source}",
-            f"benchgate: judge {judge}; data {data}; cache {rt.cache_dir or 'off'}"]
+    lines = [f"benchgate: model {m.name} (served {rt.served.get(m.name)!r}, revision "
+             f"{m.revision or '-'}) at {', '.join(m.endpoints) or m.source}"
+             for m in rt.models.values()]
+    return [*lines, f"benchgate: judge {judge}; data {data}; cache {rt.cache_dir or 'off'}"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -88,6 +89,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         rt.data_errors.append(str(exc))  # a usage error once collection is done
         items = []
     rt.data[task.name] = source
+    if len(rt.models) > 1:  # ids become "<model>-<item id>"
+        metafunc.parametrize("bg_model", list(rt.models), ids=list(rt.models))
     metafunc.parametrize("item", items, ids=[str(i.id) for i in items])
 
 
@@ -137,7 +140,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         else:
             outcome = "skipped" if call.excinfo.errisinstance(pytest.skip.Exception) else "failed"
         source = rt.data.get(task.name)
-        records = build(benchmark=task.name, item=item.callspec.params["item"],  # type: ignore[attr-defined]
+        records = build(benchmark=task.name, model=rt.model_of(item),
+                        item=item.callspec.params["item"],  # type: ignore[attr-defined]
                         nodeid=item.nodeid, outcome=outcome, grades=item.stash.get(GRADES, []),
                         results=item.stash.get(RESULTS, []), error=error,
                         data=source.describe() if source else {},

@@ -45,7 +45,7 @@ def _sum_usage(completions: Sequence[Completion]) -> dict[str, int]:
     return total
 
 
-def build(*, benchmark: str, item: Any, nodeid: str, outcome: str, grades: Sequence[Grade],
+def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str, grades: Sequence[Grade],
           results: Sequence[Any], data: dict[str, Any], error: str | None = None,
           baseline: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The records of one test: one per repeat (one in all when it errored before grading)."""
@@ -63,7 +63,8 @@ def build(*, benchmark: str, item: Any, nodeid: str, outcome: str, grades: Seque
             judge = {"score": grade.score if grade else None, "raw": [j.text for j in judged]
                      if len(judged) > 1 else judged[0].text}
         records.append({
-            "benchmark": benchmark, "id": str(getattr(item, "id", "")), "nodeid": nodeid,
+            "benchmark": benchmark, "model": model, "id": str(getattr(item, "id", "")),
+            "nodeid": nodeid,
             "repeat": r, "test_outcome": outcome,
             "outcome": "error" if error else (("passed" if grade.passed else "failed")
                                               if grade else outcome),

@@ -13,7 +13,7 @@ from typing import Any
 import benchgate
 from benchgate.data import REPO_ROOT
 
-ITEM_FIELDS = ("benchmark", "id", "nodeid", "repeat", "outcome", "score", "metrics", "category",
+ITEM_FIELDS = ("benchmark", "model", "id", "nodeid", "repeat", "outcome", "score", "metrics", "category",
                "messages", "response", "reasoning", "expected", "extracted", "judge",
                "latency_s", "usage", "cached", "endpoint", "error")
 

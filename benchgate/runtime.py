@@ -65,13 +65,21 @@ class Runtime:
         self.responses: dict[str, list[str]] | None = None
         if options.get(config, "responses"):
             self.responses = load_responses(Path(options.get(config, "responses")))
-        self.model = self._resolve_model()
+        names: list[str | None] = list(options.model_names(config))
+        self.models: dict[str, ModelSpec] = {}
+        for name in [*names] or [None]:
+            spec = self._resolve_model(name)
+            if spec is not None:
+                self.models[spec.name] = spec
+        if len(self.models) > 1 and (options.get(config, "endpoint") or self.responses):
+            raise ConfigError("several --model values need a models file (not --endpoint or "
+                              "--responses)")
         self.judge = self._resolve_judge()
-        self.thresholds: dict[str, float] = dict(self.model.thresholds) if self.model else {}
+        self.cli_thresholds: dict[str, float] = {}
         for text in options.get(config, "threshold") or []:
             key, minimum = parse_threshold(text)
-            self.thresholds[key] = minimum
-        self.served: str | None = self.shared.get("served")
+            self.cli_thresholds[key] = minimum
+        self.served: dict[str, str | None] = dict(self.shared.get("served") or {})
         self.judge_served: str | None = self.shared.get("judge_served")
         self.data: dict[str, DataSource] = {}
         self.data_errors: list[str] = []
@@ -79,11 +87,28 @@ class Runtime:
         self.futures: dict[str, concurrent.futures.Future[list[Any]]] = {}
         self._loop: LoopThread | None = None
         self._pools: dict[str, EndpointPool] = {}
-        self._callers: tuple[Caller | None, Caller | None] | None = None
+        self._callers: dict[str, Caller | None] | None = None
         no_cache = bool(options.get(config, "no_cache"))
         self.cache_dir = None if no_cache else Path(options.get(config, "cache_dir"))
         self.cache = Cache(None if self.cache_dir is None else self.cache_dir / "responses.sqlite")
         self.refresh = bool(options.get(config, "refresh"))
+
+    @property
+    def model(self) -> ModelSpec | None:
+        """The first (usually only) model under test."""
+        return next(iter(self.models.values()), None)
+
+    def thresholds(self, model: str) -> dict[str, float]:
+        """Gates for ``model``: its models-file thresholds, overridden by ``--threshold``."""
+        spec = self.models.get(model)
+        return {**(spec.thresholds if spec else {}), **self.cli_thresholds}
+
+    def model_of(self, node: pytest.Item) -> str:
+        """The model a collected benchmark test runs against."""
+        params = getattr(node, "callspec", None)
+        name = params.params.get("bg_model") if params is not None else None
+        assert self.model is not None
+        return str(name) if name else self.model.name
 
     # -- resolution -------------------------------------------------------------------------
     def _file(self) -> Any:
@@ -104,8 +129,7 @@ class Runtime:
         self.shared["sim_url"] = self.sim.url
         return self.sim.url
 
-    def _resolve_model(self) -> ModelSpec | None:
-        name = options.get(self.config, "model")
+    def _resolve_model(self, name: str | None) -> ModelSpec | None:
         endpoint = options.get(self.config, "endpoint")
         if self.responses is not None:
             return ModelSpec(name=name or "responses", endpoints=(), served=name,
@@ -133,7 +157,7 @@ class Runtime:
             path = Path(options.get(self.config, "models_file") or "models.yaml")
             if path.exists():
                 name = self._file().defaults.get("judge")
-        if name is None and options.get(self.config, "model") == "sim" \
+        if name is None and options.model_names(self.config) == ["sim"] \
                 and not options.get(self.config, "endpoint"):
             name = "sim"  # the simulator judges its own answers unless told otherwise
         if name is None:
@@ -168,8 +192,11 @@ class Runtime:
 
     def probe(self) -> None:
         """Learn the served model ids from ``/v1/models``; an unreachable endpoint ends the run."""
-        for spec, attr in ((self.model, "served"), (self.judge, "judge_served")):
-            if spec is None or not spec.endpoints or getattr(self, attr) is not None:
+        wanted = [(spec, "model") for spec in self.models.values() if spec.name not in self.served]
+        if self.judge is not None and self.judge_served is None:
+            wanted.append((self.judge, "judge"))
+        for spec, kind in wanted:
+            if not spec.endpoints:
                 continue
             try:
                 ids = self.loop.run(self.pool(spec).served_models(), timeout=60)
@@ -177,8 +204,11 @@ class Runtime:
                 raise ConfigError(f"{spec.name} endpoint unreachable: {exc} (is the server "
                                   "running? check --endpoint / the models file)") from None
             served = spec.served if spec.served in ids else (ids[0] if ids else spec.served)
-            setattr(self, attr, served)
-            self.shared[attr] = served
+            if kind == "judge":
+                self.judge_served = self.shared["judge_served"] = served
+            else:
+                self.served[spec.name] = served
+                self.shared["served"] = dict(self.served)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
         """Request parameters: temperature 0, the model's sampling, ``--seed``."""
@@ -204,12 +234,13 @@ class Runtime:
     def _ensure_callers(self) -> None:
         """Build the callers on the main thread (pools are created through the loop)."""
         if self._callers is None:
-            self._callers = (self.caller(self.model, self.served, "model"),
-                             self.caller(self.judge, self.judge_served, "judge"))
+            self._callers = {name: self.caller(spec, self.served.get(name), "model")
+                             for name, spec in self.models.items()}
+            self._callers[""] = self.caller(self.judge, self.judge_served, "judge")
 
-    def _contexts(self, task: Task, item: Any) -> list[CallContext]:
+    def _contexts(self, task: Task, item: Any, model_name: str) -> list[CallContext]:
         assert self._callers is not None
-        model, judge = self._callers
+        model, judge = self._callers[model_name], self._callers[""]
         assert model is not None
         replay = None
         if self.responses is not None:
@@ -220,34 +251,36 @@ class Runtime:
                             responses=replay, max_tokens=task.max_tokens)
                 for r in range(1 if self.responses is not None else self.repeats)]
 
-    async def _run(self, task: Task, item: Any) -> list[Any]:
+    async def _run(self, task: Task, item: Any, model: str) -> list[Any]:
         if self.responses is not None and str(item.id) not in self.responses:
             raise InfraError(f"no response for id {item.id!r} in --responses file")
         if task.needs_judge and self.judge is None:
             raise InfraError(f"{task.name} needs a judge: pass --judge NAME, --judge-endpoint URL "
                              "or --judge sim")
         return list(await asyncio.gather(*(task.execute(item, ctx)
-                                           for ctx in self._contexts(task, item))))
+                                           for ctx in self._contexts(task, item, model))))
 
     def prefetch(self, nodes: list[pytest.Item]) -> None:
         """Start the calls of every benchmark item in ``nodes`` now."""
-        jobs = [(n.nodeid, t, n.callspec.params["item"])  # type: ignore[attr-defined]
+        jobs = [(n.nodeid, t, n.callspec.params["item"], self.model_of(n))  # type: ignore[attr-defined]
                 for n in nodes if (t := task_of(n)) is not None]
         if not jobs or self.model is None:
             return
-        if self.served == "sim" and self.model.endpoints and self.responses is None:
+        sims = {spec.endpoints[0] for name, spec in self.models.items()
+                if self.served.get(name) == "sim" and spec.endpoints and self.responses is None}
+        if sims:
             answers: dict[str, list[str]] = {}
-            for _, task, item in jobs:
+            for _, task, item, _ in jobs:
                 answers.update(task.sim_answers(item))
-            if answers:
-                post_json(sim_root(self.model.endpoints[0]) + "/sim/register", {"answers": answers})
+            for url in sorted(sims) if answers else []:
+                post_json(sim_root(url) + "/sim/register", {"answers": answers})
         self._ensure_callers()
-        futures = {nodeid: concurrent.futures.Future[list[Any]]() for nodeid, _, _ in jobs}
+        futures = {nodeid: concurrent.futures.Future[list[Any]]() for nodeid, *_ in jobs}
         self.futures.update(futures)
 
         async def start() -> None:
-            for nodeid, task, item in jobs:
-                job = asyncio.ensure_future(self._run(task, item))
+            for nodeid, task, item, model in jobs:
+                job = asyncio.ensure_future(self._run(task, item, model))
                 job.add_done_callback(functools.partial(_settle, futures[nodeid]))
 
         self.loop.run(start())
@@ -259,7 +292,8 @@ class Runtime:
             task = task_of(node)
             assert task is not None
             self._ensure_callers()
-            fut = self.loop.submit(self._run(task, node.callspec.params["item"]))  # type: ignore[attr-defined]
+            item = node.callspec.params["item"]  # type: ignore[attr-defined]
+            fut = self.loop.submit(self._run(task, item, self.model_of(node)))
         return fut.result()
 
     def close(self) -> None:

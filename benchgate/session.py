@@ -34,7 +34,7 @@ class Session:
     def __init__(self, config: pytest.Config, runtime: Runtime) -> None:
         self.config = config
         self.runtime = runtime
-        self.records: dict[str, list[dict[str, Any]]] = {}
+        self.records: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.lines: list[str] = []
         self.started = _now()
         self.t0 = time.perf_counter()
@@ -49,51 +49,63 @@ class Session:
         """Take the records of a finished test (here or from an xdist worker)."""
         if report.when == "call" or (report.when == "setup" and report.failed):
             for rec in from_properties(report.user_properties):
-                self.records.setdefault(rec["benchmark"], []).append(rec)
+                self.records.setdefault(rec.get("model") or "", {}).setdefault(
+                    rec["benchmark"], []).append(rec)
 
-    def report_path(self) -> Path:
-        """``--report`` or ``results/<model>/report.json``."""
+    def report_path(self, model: str) -> Path:
+        """``--report`` (``{model}`` is replaced) or ``results/<model>/report.json``."""
         explicit = options.get(self.config, "report")
-        assert self.runtime.model is not None
-        return Path(explicit) if explicit else Path("results") / self.runtime.model.name / "report.json"
+        if explicit and (len(self.runtime.models) == 1 or "{model}" in explicit):
+            return Path(explicit.replace("{model}", model))
+        return Path("results") / model / "report.json"
 
     def finish(self) -> bool:
-        """Aggregate, write the report, evaluate gates. True when a gate failed."""
+        """Aggregate, write one report per model, evaluate gates. True when a gate failed."""
+        failed = False
+        self.lines = []
+        for model, records in self.records.items():
+            failed |= self._finish_model(model, records)
+        return failed
+
+    def _finish_model(self, name: str, records: dict[str, list[dict[str, Any]]]) -> bool:
         rt = self.runtime
-        if not self.records or rt.model is None:
+        spec = rt.models.get(name) or rt.model
+        if spec is None:
             return False
         wall = time.perf_counter() - self.t0
         finished = _now()
         rootdir = Path(str(self.config.rootpath))
         sections = {}
-        for bench, recs in sorted(self.records.items()):
+        for bench, recs in sorted(records.items()):
             recs.sort(key=lambda r: (_natural(r["nodeid"]), r["repeat"]))
             task = find_task(rootdir, recs[0]["nodeid"], bench)
             section = summarize(recs, task, task.metric if task else "accuracy")
             judge = None
             if rt.judge is not None and task is not None and task.needs_judge:
                 judge = {**rt.judge.public(), "served_model": rt.judge_served}
-            extra = {"sampling": rt.sampling(rt.model) if rt.model.endpoints else {},
+            extra = {"sampling": rt.sampling(spec) if spec.endpoints else {},
                      "judge": judge, "limit": options.get(self.config, "limit"),
                      "per_category": options.get(self.config, "per_category"),
                      "sample_seed": options.get(self.config, "sample_seed"),
                      "repeats": rt.repeats, "wall_s": round(wall, 3),
-                     "argv": [a for a in sys.argv[1:]]}
+                     "argv": list(sys.argv[1:])}
             data: dict[str, Any] = next((r["data"] for r in recs if r.get("data")), {})
             section = {"run": run_info(self.started, finished, data, extra), **section}
             sections[bench] = section
-        gates = evaluate_gates(rt.thresholds, sections)
+        gates = evaluate_gates(rt.thresholds(spec.name), sections)
         max_p = options.get(self.config, "max_regression_p")
         for bench, section in sections.items():
-            cmp = compare(self.records[bench])
+            cmp = compare(records[bench])
             section["baseline"] = cmp
             if cmp is not None and max_p is not None:
                 worse = cmp["broken"] > cmp["fixed"]
                 gates.append({"key": f"{bench}.regression", "max_p": max_p,
                               "value": cmp["mcnemar_p"], "fixed": cmp["fixed"],
                               "broken": cmp["broken"], "ok": not (worse and cmp["mcnemar_p"] < max_p)})
-        model = {**rt.model.public(), "served_model": rt.served}
-        path = self.report_path()
-        self.report = write(path, model, sections, self.records, gates)
-        self.lines = summary_lines(sections, gates, path)
+        model = {**spec.public(), "served_model": rt.served.get(spec.name)}
+        path = self.report_path(spec.name)
+        self.report = write(path, model, sections, records, gates)
+        if len(self.records) > 1:
+            self.lines.append(f"model {spec.name}:")
+        self.lines += summary_lines(sections, gates, path)
         return any(not g["ok"] for g in gates)

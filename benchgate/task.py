@@ -104,7 +104,8 @@ class Task:
 
     def __call__(self, fn: Callable[..., None]) -> Callable[..., None]:
         """Mark ``fn`` as this task's test."""
-        marked: Callable[..., None] = pytest.mark.benchgate(task=self)(fn)
+        marked: Callable[..., None] = pytest.mark.usefixtures("bg_model")(
+            pytest.mark.benchgate(task=self)(fn))
         return marked
 
     async def execute(self, item: Any, ctx: Context) -> Any:

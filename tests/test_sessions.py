@@ -256,3 +256,24 @@ def test_replicas_share_the_load(run_bench: Callable[..., pytest.RunResult],
     assert max(first.stats()["max_inflight"], second.stats()["max_inflight"]) <= 2
     endpoints = {r["endpoint"] for r in items(pytester.path, model="pair")}
     assert endpoints == {first.url, second.url}
+
+
+def test_several_models_in_one_session(run_bench: Callable[..., pytest.RunResult],
+                                       pytester: pytest.Pytester,
+                                       sim_server: Callable[..., SimServer]) -> None:
+    strong, weak = sim_server("--accuracy", "1"), sim_server("--accuracy", "0.3")
+    (pytester.path / "models.yaml").write_text(
+        f"models:\n  big: {{endpoint: '{strong.url}', model: sim}}\n"
+        f"  small: {{endpoint: '{weak.url}', model: sim, thresholds: {{gsm8k.accuracy: 0.9}}}}\n")
+    result = run_bench("--model", "big", "--model", "small", "--data", "sample", "-n", "2",
+                       "-v")
+    result.stdout.fnmatch_lines(["*PASSED*test_gsm8k?big-0? *"])
+    assert "test_gsm8k[small-0]" in result.stdout.str()
+    big, small = report(pytester.path, "big"), report(pytester.path, "small")
+    assert big["benchmarks"]["gsm8k"]["score"] == 1.0
+    assert small["benchmarks"]["gsm8k"]["score"] < 0.7
+    assert big["gates"] == [] and small["gates"][0]["ok"] is False
+    assert (strong.stats()["completions"], weak.stats()["completions"]) == (SAMPLE_N, SAMPLE_N)
+    assert {r["model"] for r in items(pytester.path, "small")} == {"small"}
+    result.stdout.fnmatch_lines(["model big:", "model small:", "gate gsm8k.accuracy >= 0.9: FAILED*"])
+    assert result.ret == 1
