@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
-
 from syrupy.location import PyTestLocation
 
 from benchgate.data import REPO_ROOT

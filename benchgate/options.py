@@ -57,9 +57,10 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--sim-fail-rate",), "sim_fail_rate", {"type": float, "help": "simulator fault rate"}, "string"),
 ]
 
-DEFAULTS: dict[str, Any] = {"data": "hub", "repeats": 1, "concurrency": 32, "cache_dir":
-                            ".benchgate/cache", "request_timeout": 600.0, "max_retries": 5,
-                            "sim_accuracy": 0.7, "regression_tolerance": 2.0, "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
+DEFAULTS: dict[str, Any] = {
+    "data": "hub", "repeats": 1, "concurrency": 32, "cache_dir": ".benchgate/cache",
+    "request_timeout": 600.0, "max_retries": 5, "sim_accuracy": 0.7, "regression_tolerance": 2.0,
+    "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
 ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
 
 

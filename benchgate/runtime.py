@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import concurrent.futures
+import functools
 import json
 import math
 import re

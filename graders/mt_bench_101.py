@@ -24,11 +24,14 @@ A verdict's score is the first match of ``score_regex`` (``\[([0-9]+)\]``), kept
 A dialogue scores the minimum over its judged turns, a task the mean over its dialogues, and
 the overall score the unweighted mean over tasks (``get_final_results``; OpenCompass rounds it
 to 2 decimals for display, we do not). OpenCompass reports no ability scores; ``by_ability``
-here is the mean of the task scores under each ability of the paper's taxonomy.
+here is the mean of the task scores under each ability of the paper's taxonomy. Before the
+judge sees an answer, a reasoning prefix up to ``</think>`` is cut off, as OpenCompass's
+``think_pred_postprocess`` does in its MT-Bench-101 config.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -38,6 +41,8 @@ from typing import Any
 from benchgate.grade import Grade
 
 SCORE_RANGE = (1, 10)
+Z95 = 1.959963984540054
+_THINK = re.compile(r"</think>([\s\S]*)")
 _MAX_DIGITS = 3  # int() of a huge digit run would be slow or raise; no valid score needs more
 
 
@@ -102,6 +107,12 @@ def model_messages(history: Sequence[Mapping[str, str]], turn_index: int) -> lis
             {"role": "user", "content": history[turn_index]["user"]}]
 
 
+def judged_answer(text: str) -> str:
+    """The part of a model reply the judge sees: after ``</think>`` when present, stripped."""
+    match = _THINK.search(text)
+    return match.group(1).strip() if match else text
+
+
 def parse_rating(text: str, prompts: Mapping[str, Any]) -> float | None:
     """The judge's 1-10 score: the first ``score_regex`` match (as OpenCompass), else None."""
     match = re.search(str(prompts["score_regex"]), text)
@@ -124,7 +135,7 @@ def grade_mt_bench_101(turn_ratings: Sequence[float], pass_mark: float = 7.0) ->
                  detail="lowest judge rating over the judged turns, 1-10")
 
 
-def aggregate_mt_bench_101(dialogues: Sequence[tuple[str, list[float]]],
+def aggregate_mt_bench_101(dialogues: Sequence[tuple[str, Sequence[float]]],
                            prompts: Mapping[str, Any]) -> dict[str, Any]:
     """Benchmark scores from ``(task, judged-turn ratings)`` per dialogue.
 
@@ -132,17 +143,48 @@ def aggregate_mt_bench_101(dialogues: Sequence[tuple[str, list[float]]],
     over its dialogues, overall = mean over tasks, ability = mean over its tasks. Dialogues
     with no rated turn are left out, as OpenCompass drops unparseable verdicts.
     """
+    for task, _ in dialogues:
+        _task_prompt(prompts, task)
+    return aggregate_dialogues(dialogues, prompts.get("task_to_ability", {}))
+
+
+def _dialogue_scores(dialogues: Sequence[tuple[str, Sequence[float]]]) -> dict[str, list[float]]:
     per_task: dict[str, list[float]] = defaultdict(list)
     for task, ratings in dialogues:
-        _task_prompt(prompts, task)
         if ratings:
-            per_task[task].append(min(ratings))
-    by_task = {task: fmean(scores) for task, scores in per_task.items()}
+            per_task[task].append(min(float(r) for r in ratings))
+    return per_task
+
+
+def aggregate_dialogues(dialogues: Sequence[tuple[str, Sequence[float]]],
+                        task_to_ability: Mapping[str, str]) -> dict[str, Any]:
+    """:func:`aggregate_mt_bench_101` without checking task names against the rubric file."""
+    by_task = {task: fmean(scores) for task, scores in _dialogue_scores(dialogues).items()}
     abilities: dict[str, list[float]] = defaultdict(list)
-    task_to_ability: Mapping[str, str] = prompts.get("task_to_ability", {})
     for task, score in by_task.items():
         if task in task_to_ability:
             abilities[task_to_ability[task]].append(score)
     return {"score": fmean(by_task.values()) if by_task else None,
             "by_task": by_task,
             "by_ability": {ability: fmean(scores) for ability, scores in abilities.items()}}
+
+
+def overall_interval(dialogues: Sequence[tuple[str, Sequence[float]]],
+                     z: float = Z95) -> tuple[float, float] | None:
+    """Normal interval of the overall score, a mean of per-task means (stratified variance:
+    ``sum(s_t^2 / n_t) / T^2``; a task with one dialogue adds none). None when nothing scored."""
+    per_task = _dialogue_scores(dialogues)
+    if not per_task:
+        return None
+    means = [fmean(scores) for scores in per_task.values()]
+    variance = sum(_sample_variance(scores) / len(scores)
+                   for scores in per_task.values()) / len(per_task) ** 2
+    centre, half = fmean(means), z * math.sqrt(variance)
+    return (centre - half, centre + half)
+
+
+def _sample_variance(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mean = fmean(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
