@@ -25,6 +25,7 @@ import aiohttp
 
 from benchgate.config import ModelSpec
 from benchgate.errors import InfraError
+from benchgate.limiter import Limiter
 from benchgate.task import Completion, Message
 
 RETRY_STATUS = frozenset({408, 409, 429})
@@ -93,7 +94,8 @@ class EndpointPool:
     Create it inside the event loop that will use it.
     """
 
-    def __init__(self, spec: ModelSpec, concurrency: int, timeout_s: float, max_retries: int) -> None:
+    def __init__(self, spec: ModelSpec, concurrency: int, timeout_s: float, max_retries: int,
+                 adaptive: bool = False) -> None:
         self.spec = spec
         self.max_retries = max_retries
         headers = {"Authorization": f"Bearer {spec.api_key or 'EMPTY'}",
@@ -101,10 +103,10 @@ class EndpointPool:
         timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._slots = [
             _Slot(url, aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency),
+                connector=aiohttp.TCPConnector(limit=0 if adaptive else concurrency),
                 headers=headers, timeout=timeout, raise_for_status=False), concurrency)
             for url in spec.endpoints]
-        self._free = asyncio.Semaphore(concurrency * len(self._slots))
+        self.limiter = Limiter(concurrency * len(self._slots), adaptive=adaptive)
         self.calls = 0
         self.attempts = 0
 
@@ -139,23 +141,28 @@ class EndpointPool:
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             delay: float | None = None
-            async with self._free:
-                slot = self._least_busy()
-                slot.inflight += 1
-                self.attempts += 1
-                start = time.perf_counter()
-                try:
-                    data = await self._post(slot, payload)
-                except _Retryable as exc:
-                    last = f"{slot.url}: {exc}"
-                    if attempt == self.max_retries:
-                        raise InfraError(f"{last} (after {attempt + 1} attempt(s))") from None
-                    delay = exc.retry_after
-                else:
-                    self.calls += 1
-                    return _completion(data, time.perf_counter() - start, slot.url, messages)
-                finally:
-                    slot.inflight -= 1
+            await self.limiter.acquire()
+            slot = self._least_busy()
+            slot.inflight += 1
+            self.attempts += 1
+            start = time.perf_counter()
+            latency: float | None = None
+            throttled = False
+            try:
+                data = await self._post(slot, payload)
+                latency = time.perf_counter() - start
+            except _Retryable as exc:
+                last = f"{slot.url}: {exc}"
+                throttled = str(exc).startswith("HTTP 429")
+                if attempt == self.max_retries:
+                    raise InfraError(f"{last} (after {attempt + 1} attempt(s))") from None
+                delay = exc.retry_after
+            else:
+                self.calls += 1
+                return _completion(data, latency, slot.url, messages)
+            finally:
+                slot.inflight -= 1
+                self.limiter.release(latency, throttled)
             if delay is None:
                 delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0)
             await asyncio.sleep(delay)

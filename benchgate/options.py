@@ -3,10 +3,23 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from typing import Any
 
 import pytest
+
+def _concurrency(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'auto'")
+    return value
+
 
 # (flags, dest, kwargs, ini type or None when command line only)
 OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
@@ -26,7 +39,8 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
      {"type": int, "help": "sample --limit/--per-category items with this seed"}, "string"),
     (("--repeats",), "repeats", {"type": int, "help": "samples per item (pass@k, avg@k)"}, "string"),
     (("--seed",), "seed", {"type": int, "help": "sampling seed sent with each request"}, "string"),
-    (("--concurrency",), "concurrency", {"type": int, "help": "requests in flight per endpoint"},
+    (("--concurrency",), "concurrency", {"type": _concurrency,
+                                          "help": "requests in flight per endpoint, or 'auto'"},
      "string"),
     (("--responses",), "responses", {"help": "grade outputs from a JSONL file; no model calls"},
      None),

@@ -178,14 +178,15 @@ class Runtime:
     def pool(self, spec: ModelSpec) -> EndpointPool:
         """The endpoint pool of ``spec`` (created on the loop, where its semaphores live)."""
         if spec.name + spec.source not in self._pools:
-            conc = options.get(self.config, "concurrency") if self.config.getoption(
+            raw = options.get(self.config, "concurrency") if self.config.getoption(
                 "concurrency") is not None or spec.concurrency is None else spec.concurrency
-            conc = max(1, math.ceil(int(conc) / self.workercount))
+            adaptive = str(raw) == "auto"
+            conc = 4 if adaptive else max(1, math.ceil(int(raw) / self.workercount))
             timeout = float(options.get(self.config, "request_timeout"))
             retries = int(options.get(self.config, "max_retries"))
 
             async def make() -> EndpointPool:
-                return EndpointPool(spec, conc, timeout, retries)
+                return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive)
 
             self._pools[spec.name + spec.source] = self.loop.run(make())
         return self._pools[spec.name + spec.source]

@@ -77,3 +77,33 @@ def test_select_is_deterministic() -> None:
     assert sampled == sorted(sampled)
     per = select(items, limit=None, per_category=2, seed=None, category=cat)
     assert per == [(0, "a"), (1, "b"), (2, "a"), (3, "b")]
+
+
+def test_adaptive_limiter_grows_then_backs_off() -> None:
+    import asyncio
+
+    from benchgate.limiter import Limiter
+
+    async def scenario() -> tuple[float, float, float, int]:
+        lim = Limiter(32, adaptive=True)
+        start = lim.limit
+        for _ in range(20):  # fast successes: slow start
+            await lim.acquire()
+            lim.release(0.1, throttled=False)
+        grown = lim.limit
+        await lim.acquire()
+        lim.release(None, throttled=True)
+        halved = lim.limit
+        fixed = Limiter(3)
+        for _ in range(3):
+            await fixed.acquire()
+        waiter = asyncio.ensure_future(fixed.acquire())
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        fixed.release(0.1, throttled=False)
+        await asyncio.sleep(0)
+        assert waiter.done()
+        return start, grown, halved, fixed.peak
+
+    start, grown, halved, peak = asyncio.run(scenario())
+    assert start == 4 and grown == 24 and halved == 12 and peak == 3
