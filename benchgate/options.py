@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+
 def _concurrency(text: str) -> int | str:
     if text == "auto":
         return text

@@ -171,16 +171,19 @@ def aggregate_dialogues(dialogues: Sequence[tuple[str, Sequence[float]]],
 
 def overall_interval(dialogues: Sequence[tuple[str, Sequence[float]]],
                      z: float = Z95) -> tuple[float, float] | None:
-    """Normal interval of the overall score, a mean of per-task means (stratified variance:
-    ``sum(s_t^2 / n_t) / T^2``; a task with one dialogue adds none). None when nothing scored."""
+    """Normal interval of the overall score, a mean of per-task means (stratified variance
+    ``sum(s_t^2 / n_t) / T^2``; a task with a single dialogue borrows the variance of all
+    dialogue scores). None when nothing was scored."""
     per_task = _dialogue_scores(dialogues)
     if not per_task:
         return None
     means = [fmean(scores) for scores in per_task.values()]
-    variance = sum(_sample_variance(scores) / len(scores)
+    pooled = _sample_variance([s for scores in per_task.values() for s in scores])
+    variance = sum((_sample_variance(scores) if len(scores) > 1 else pooled) / len(scores)
                    for scores in per_task.values()) / len(per_task) ** 2
     centre, half = fmean(means), z * math.sqrt(variance)
-    return (centre - half, centre + half)
+    low, high = SCORE_RANGE
+    return (max(float(low), centre - half), min(float(high), centre + half))
 
 
 def _sample_variance(values: Sequence[float]) -> float:
