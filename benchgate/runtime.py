@@ -212,7 +212,8 @@ class Runtime:
                 self.shared["served"] = dict(self.served)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
-        """Request parameters: temperature 0, the model's sampling, ``--seed``."""
+        """Request parameters the user set (temperature 0 unless told otherwise), ``--seed``;
+        they override each benchmark's defaults such as ``max_tokens``."""
         params = {**DEFAULT_SAMPLING, **spec.sampling}
         seed = options.get(self.config, "seed")
         if seed is not None:
@@ -225,11 +226,12 @@ class Runtime:
         """A :class:`Caller` for the scheduler, with the cache identity and sampling defaults."""
         if spec is None:
             return None
-        params = self.sampling(spec)
+        user = self.sampling(spec)
+        params = {k: v for k, v in DEFAULT_SAMPLING.items() if k not in user}
         identity = {"name": spec.name, "served": served or spec.served, "revision": spec.revision}
         live = spec.endpoints and (kind == "judge" or self.responses is None)
         pool = self.pool(spec) if live else None
-        return Caller(pool=pool, identity=identity, params=params, kind=kind)
+        return Caller(pool=pool, identity=identity, params=params, kind=kind, user=user)
 
     # -- items ------------------------------------------------------------------------------
     def _ensure_callers(self) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from benchgate.cache import Cache, cache_key
@@ -77,6 +77,7 @@ class Caller:
     identity: dict[str, Any]
     params: dict[str, Any]
     kind: str  # "model" | "judge"
+    user: dict[str, Any] = field(default_factory=dict)  # models file / --seed: wins over the task
 
 
 class CallContext:
@@ -116,9 +117,10 @@ class CallContext:
                     overrides: dict[str, Any]) -> Completion:
         attempt = int(overrides.pop("_attempt", 0))
         params = dict(caller.params)
-        if self._max_tokens is not None and "max_tokens" not in params and caller.kind == "model":
+        if self._max_tokens is not None and caller.kind == "model":
             params["max_tokens"] = self._max_tokens
         params.update(overrides)
+        params.update(caller.user)
         if self.repeat and "seed" in params and caller.kind == "model":
             params["seed"] = int(params["seed"]) + self.repeat
         params = adapt_params(str(caller.identity.get("served") or ""), params)
