@@ -1,0 +1,84 @@
+r"""MMLU-Pro prompt and answer extraction (Wang et al. 2024, "MMLU-Pro: A More Robust and
+Challenging Multi-Task Language Understanding Benchmark", arXiv:2406.01574; reference
+TIGER-AI-Lab/MMLU-Pro ``evaluate_from_api.py`` (``format_example``, ``single_request``,
+``extract_answer``/``extract_again``/``extract_final``) and ``compute_accuracy.py``).
+
+Prompt: one user message, the API script's initial sentence naming the category, then each
+chain-of-thought shot and the question in the API script's layout (``Question: ...``,
+``Options: A. ...`` one per line, ``Answer: Let's think step by step.``). Options equal to
+``"N/A"`` are dropped, as the reference ``preprocess`` does. Zero-shot CoT is the same prompt
+without shots.
+
+Extraction is the reference cascade: ``answer is \(?([A-J])\)?``; else ``.*[aA]nswer:\s*([A-J])``
+(no DOTALL, as upstream); else the last standalone letter A-J (DOTALL). Like the current API
+script, ``**`` markdown is removed first. Where upstream draws a random letter for a response
+with no match, we return None and grade the item wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from benchgate.grade import Grade
+
+LETTERS = "ABCDEFGHIJ"
+INITIAL_PROMPT = (
+    "The following are multiple choice questions (with answers) about {subject}. Think step by"
+    " step and then output the answer in the format of \"The answer is (X)\" at the end.\n\n")
+DEFAULT_COT = "Let's think step by step."
+
+_ANSWER_IS = re.compile(r"answer is \(?([A-J])\)?")
+_ANSWER_COLON = re.compile(r".*[aA]nswer:\s*([A-J])")
+_LAST_LETTER = re.compile(r"\b[A-J]\b(?!.*\b[A-J]\b)", re.DOTALL)
+
+
+def format_question(question: str, options: Sequence[str], cot_content: str | None = None) -> str:
+    """One question in the reference layout; ``cot_content`` is a shot's worked answer.
+
+    Without ``cot_content`` the block ends with the CoT trigger ``Answer: Let's think step by
+    step.``; a shot's ``cot_content`` (which upstream starts with ``A: ``) replaces it.
+    """
+    cot = cot_content or DEFAULT_COT
+    if cot.startswith("A: "):
+        cot = cot[3:]
+    kept = [opt for opt in options if opt != "N/A"]
+    if len(kept) > len(LETTERS):
+        raise ValueError(f"MMLU-Pro questions have at most 10 options, got {len(kept)}")
+    lines = "".join(f"{letter}. {opt}\n" for letter, opt in zip(LETTERS, kept, strict=False))
+    return f"Question: {question}\nOptions: {lines}Answer: {cot}\n\n"
+
+
+def build_prompt(question: str, options: Sequence[str], category: str,
+                 shots: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, str]]:
+    """Chat messages for CoT prompting: ``shots`` empty = zero-shot, 5 validation items = 5-shot.
+
+    Each shot needs ``question``, ``options`` and ``cot_content`` (the validation split's
+    fields); upstream uses the first 5 validation items of the same category.
+    """
+    content = INITIAL_PROMPT.format(subject=category)
+    for shot in shots:
+        content += format_question(str(shot["question"]), list(shot["options"]),
+                                   str(shot.get("cot_content") or "") or None)
+    content += format_question(question, options)
+    return [{"role": "user", "content": content}]
+
+
+def extract_answer(text: str) -> str | None:
+    """The predicted letter A-J by the reference cascade, or None when nothing matches."""
+    text = text.replace("**", "")
+    match = _ANSWER_IS.search(text) or _ANSWER_COLON.search(text)
+    if match is not None:
+        return match.group(1)
+    last = _LAST_LETTER.search(text)
+    return last.group(0) if last is not None else None
+
+
+def grade_mmlu_pro(response: str, answer: str) -> Grade:
+    """Exact letter match; an unextracted answer is wrong (``metrics["unextracted"]``)."""
+    got = extract_answer(response)
+    ok = got is not None and got == answer.strip()
+    return Grade(passed=ok, score=1.0 if ok else 0.0, expected=answer, extracted=got,
+                 metrics={"unextracted": got is None},
+                 detail="" if got is not None else "no answer letter found")
