@@ -10,6 +10,8 @@ two-sided binomial tail of min(fixed, broken) among fixed + broken.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -28,10 +30,18 @@ def snapshot_dir(benchmark: str, model: str) -> Path:
     return SNAPSHOT_ROOT / benchmark / model
 
 
-def verdict_of(passed: bool, score: float, extracted: Any) -> dict[str, Any]:
+def item_digest(item: Any) -> str:
+    """A short digest of an item's content: a baseline verdict only applies to the same item
+    (the sample set's row 0 is not the real data's row 0)."""
+    data = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else repr(item)
+    blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def verdict_of(passed: bool, score: float, extracted: Any, item: str) -> dict[str, Any]:
     """The snapshotted form of an item's verdict."""
     return {"passed": bool(passed), "score": round(float(score), 6),
-            "extracted": json.loads(json.dumps(extracted, default=str))}
+            "extracted": json.loads(json.dumps(extracted, default=str)), "item": item}
 
 
 def extension_for(benchmark: str, model: str) -> type[SingleFileSnapshotExtension]:
@@ -52,15 +62,18 @@ def extension_for(benchmark: str, model: str) -> type[SingleFileSnapshotExtensio
     return VerdictExtension
 
 
-def read_verdict(benchmark: str, model: str, node: Any) -> dict[str, Any] | None:
-    """The stored verdict of one item (a pytest node), or None when the baseline lacks it."""
+def read_verdict(benchmark: str, model: str, node: Any, item: str) -> dict[str, Any] | None:
+    """The stored verdict of one item (a pytest node), or None when the baseline lacks it
+    or recorded a different item under the same id."""
     stem = extension_for(benchmark, model).get_snapshot_name(test_location=PyTestLocation(node))
     path = snapshot_dir(benchmark, model) / f"{stem}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    return data if isinstance(data, dict) and "passed" in data else None
+    if not isinstance(data, dict) or "passed" not in data or data.get("item") != item:
+        return None
+    return data
 
 
 def mcnemar_exact(fixed: int, broken: int) -> float:

@@ -21,7 +21,10 @@ MODEL_KEYS = ("endpoint", "endpoints", "model", "api_key", "revision", "concurre
               "sampling", "thresholds", "format", "request_timeout", "max_retries")
 JUDGE_FORMATS = ("fastchat", "prometheus", "pairwise")
 SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty",
-                 "frequency_penalty", "max_completion_tokens", "reasoning_effort")
+                 "frequency_penalty", "max_completion_tokens", "reasoning_effort",
+                 # server-specific extensions (llama.cpp, vLLM), sent as given
+                 "top_k", "min_p", "repeat_penalty", "grammar", "response_format",
+                 "chat_template_kwargs")
 TOP_KEYS = ("models", "judges", "defaults")
 DEFAULT_KEYS = ("judge", "concurrency", "sampling")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
