@@ -33,7 +33,8 @@ def snapshot_dir(benchmark: str, model: str) -> Path:
 def item_digest(item: Any) -> str:
     """A short digest of an item's content: a baseline verdict only applies to the same item
     (the sample set's row 0 is not the real data's row 0)."""
-    data = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else repr(item)
+    is_instance = dataclasses.is_dataclass(item) and not isinstance(item, type)
+    data = dataclasses.asdict(item) if is_instance else repr(item)  # type: ignore[arg-type]
     blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchgate import __version__, sim
+from benchgate import __version__, compare, sim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sim_parser = sub.add_parser("sim", help="run the simulator server")
     sim.add_arguments(sim_parser)
+    compare_parser = sub.add_parser("compare", help="compare report.json files of model runs "
+                                    "(the first is the baseline): markdown, --csv, --html")
+    compare.add_arguments(compare_parser)
     args = parser.parse_args(argv)
     if args.command == "sim":
         import asyncio
@@ -26,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "compare":
+        return compare.main(args)
     return 2
 
 

@@ -58,6 +58,15 @@ def _digest(*parts: Any) -> float:
 def _judge_reply(prompt: str, key: str) -> str | None:
     """Answer a judge prompt in the format it asks for, deterministically."""
     u = _digest("judge", key)
+    pair = re.search(r"\nResponse A:\n<<<\n(.*)\n>>>\n\nResponse B:\n<<<\n(.*)\n>>>\n\n"
+                     r"Which response is better\? Reply with a single letter, A or B", prompt,
+                     re.DOTALL)
+    if pair is not None:  # AlpacaEval's pairwise prompt: a judge that sees only length, A
+        # preferred with probability logistic((len A - len B) / 100 characters)
+        import math
+
+        gap = len(pair.group(1)) - len(pair.group(2))
+        return "A" if u < 0.5 * (1.0 + math.tanh(gap / 200.0)) else "B"
     if "[RESULT]" in prompt:
         return f"Feedback: The response addresses the task. [RESULT] {1 + int(u * 5)}"
     if "[[A]]" in prompt and "[[B]]" in prompt:

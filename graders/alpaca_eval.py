@@ -28,6 +28,7 @@ __all__ = [
     "aggregate_alpaca_eval",
     "build_pairwise_messages",
     "grade_alpaca_eval",
+    "is_extreme_change",
     "lc_win_rate",
     "order_for",
     "parse_preference",
@@ -208,4 +209,20 @@ def aggregate_alpaca_eval(records: Iterable[Mapping[str, Any]]) -> dict[str, Any
         f"instruction_difficulty: {lc['instruction_difficulty']}",
         f"regularize_to_baseline: {lc['regularize_to_baseline']}",
     ]
+    if lc["lc_win_rate"] is not None and is_extreme_change(wr, lc["lc_win_rate"]):
+        result["notes"].append(
+            f"lc_win_rate {lc['lc_win_rate']:.1f} is very different from win_rate {wr:.1f}; "
+            "the reference warns that the GLM may have failed (expected with few items or a "
+            "judge that follows length closely)")
     return result
+
+
+def is_extreme_change(before: float, after: float, abs_diff: float = 10.0,
+                      rel_diff: float = 4.0) -> bool:
+    """Whether the LC win rate moved implausibly far from the raw one (percent), by the
+    reference's rule (``glm_winrate.get_is_extreme_changes``, which logs a warning): below
+    ``min(before - before / rel_diff, before - abs_diff)`` or above
+    ``max(before + (100 - before) / rel_diff, before + abs_diff)``."""
+    too_small = after < min(before - before / rel_diff, before - abs_diff)
+    too_large = after > max(before + (100.0 - before) / rel_diff, before + abs_diff)
+    return too_small or too_large
