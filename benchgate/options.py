@@ -63,6 +63,9 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
      "string"),
     (("--pass-mark",), "pass_mark",
      {"type": float, "help": "judge score an item needs to pass (default 7 on 1-10)"}, "string"),
+    (("--multiturn-cases",), "multiturn_cases",
+     {"metavar": "DIR", "help": "multiturn: run the YAML cases in DIR instead of the shipped ones "
+      "(env BENCHGATE_MULTITURN_CASES)"}, "string"),
     (("--request-timeout",), "request_timeout", {"type": float, "help": "seconds per request"},
      "string"),
     (("--max-retries",), "max_retries", {"type": int, "help": "retries per request"}, "string"),
