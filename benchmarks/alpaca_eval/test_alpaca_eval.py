@@ -1,0 +1,132 @@
+"""AlpacaEval 2: 805 open-ended instructions, the model's answer judged pairwise against
+GPT-4 Turbo's (Li et al. 2023, "AlpacaEval: An Automatic Evaluator of Instruction-following
+Models"; Dubois et al. 2024, "Length-Controlled AlpacaEval", arXiv:2404.04475).
+
+Reference implementation: tatsu-lab/alpaca_eval (``annotators/pairwise_evaluator.py`` for the
+order randomisation, ``metrics/helpers.py`` for the win rate, ``metrics/glm_winrate.py`` for the
+length-controlled one). Data: ``results/gpt4_1106_preview/model_outputs.json`` of
+tatsu-lab/alpaca_eval at a pinned commit (the HF dataset ``alpaca_eval_gpt4_baseline`` is the
+same file behind a loading script, which ``datasets`` no longer runs): each row's
+``instruction`` is the eval set, its ``output`` the baseline, ``dataset`` the category.
+
+Per item: the model answers the instruction; the judge sees both answers in an order fixed per
+item (:func:`graders.alpaca_eval.order_for`, recorded as ``model_first``) and names the better
+one. Passed = the model's answer preferred. ``lc_win_rate`` (headline), ``win_rate`` and
+``win_rate_se`` are percentages as AlpacaEval publishes them. Differences from the reference:
+our A/B judge prompt (:mod:`graders.alpaca_eval`) with a one-letter verdict instead of the
+``weighted_alpaca_eval_gpt4_turbo`` log-probability annotator; the LC fit has no
+instruction-difficulty term and no gamed-baseline regularisation (:mod:`graders.alpaca_eval_lc`;
+the report's ``notes`` say so, and flag an LC figure far from the raw one as upstream warns).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from benchgate import Task
+from benchgate.data import DataSource, Remote
+from benchgate.judging import ask_judge
+from benchgate.task import Completion, Context
+from fixtures.model import Recorder
+from graders.alpaca_eval import (
+    aggregate_alpaca_eval,
+    build_pairwise_messages,
+    grade_alpaca_eval,
+    order_for,
+    parse_preference,
+    win_rate,
+)
+
+REFERENCE = Remote("https://raw.githubusercontent.com/tatsu-lab/alpaca_eval/"
+                   "cd543a149df89434d8a54582c0151c0b945c3d20/results/gpt4_1106_preview/"
+                   "model_outputs.json")
+Z95 = 1.959963984540054
+CI_NOTE = ("ci95: lc_win_rate +/- 1.96 x win_rate_se (the raw win rate's standard error; "
+           "AlpacaEval publishes no interval for the LC figure)")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One AlpacaEval instruction and the baseline's (gpt4_1106_preview) answer."""
+
+    id: str
+    category: str
+    instruction: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The model's answer, the judge's verdict and the order the judge saw them in."""
+
+    turns: list[Completion]
+    judgments: list[Completion]
+    model_first: bool
+
+
+def load_items(data: DataSource) -> list[Instruction]:
+    """All 805 instructions; ids = zero-based row index, category = the row's ``dataset``."""
+    rows = data.rows("gpt4_1106_preview_model_outputs.json", hub=REFERENCE)
+    return [Instruction(id=str(i), category=r["dataset"], instruction=r["instruction"],
+                        reference=r["output"]) for i, r in enumerate(rows)]
+
+
+async def run(item: Instruction, ctx: Context) -> Judged:
+    """The model answers; the judge compares it with the baseline in this item's order."""
+    answer = await ctx.chat([{"role": "user", "content": item.instruction}])
+    model_first = order_for(item.id, seed=ctx.repeat)
+    pair = (answer.text, item.reference) if model_first else (item.reference, answer.text)
+    _, verdict = await ask_judge(ctx, build_pairwise_messages(item.instruction, *pair),
+                                 parse_preference, max_tokens=1024)
+    return Judged(turns=[answer], judgments=[verdict], model_first=model_first)
+
+
+def sim_key(item: Instruction) -> dict[str, list[str]]:
+    """Simulator answers: the baseline's answer with a recap of its first half, or only that
+    first half. The sim judge sees only length (the longer answer wins, surely when the gap is
+    large), so the model wins about ``--sim-accuracy`` of the items while the length-controlled
+    win rate, which discounts length, stays near 50."""
+    ref, half = item.reference, item.reference[: len(item.reference) // 2]
+    return {item.instruction: [f"{ref}\n\nTo recap: {half}", half]}
+
+
+def _rate(prefs: list[Any]) -> dict[str, Any]:
+    rate, se = win_rate(prefs) if prefs else (None, None)
+    return {"win_rate": rate, "win_rate_se": se if se == se else None, "n": len(prefs)}
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """LC and raw win rates (percent), win rate per category and per position, GLM details."""
+    out = aggregate_alpaca_eval([{**r["metrics"], "id": r["id"]} for r in records])
+    by_cat: dict[str, list[Any]] = defaultdict(list)
+    by_pos: dict[str, list[Any]] = defaultdict(list)
+    for r in records:
+        by_cat[str(r["category"])].append(r["metrics"]["preference"])
+        by_pos["model_first" if r["metrics"]["model_first"] else "model_second"].append(
+            r["metrics"]["preference"])
+    lc, se = out["lc_win_rate"], out["win_rate_se"]
+    score = lc if lc is not None else (out["win_rate"] or 0.0)
+    half = Z95 * se if se is not None else 0.0
+    return {
+        "metrics": {"lc_win_rate": lc, "win_rate": out["win_rate"], "win_rate_se": se},
+        "score": score, "ci95": [round(max(0.0, score - half), 6), round(min(100.0, score + half), 6)],
+        "by_category": {c: _rate(p) for c, p in sorted(by_cat.items())},
+        "by_position": {k: _rate(p) for k, p in sorted(by_pos.items())},
+        **{k: out[k] for k in ("n_wins", "n_losses", "n_draws", "glm")},
+        "notes": [*out["notes"], CI_NOTE],
+    }
+
+
+TASK = Task(name="alpaca_eval", load=load_items, run=run, max_tokens=2048, metric="lc_win_rate",
+            proportion=False, aggregate=aggregate, sim_key=sim_key, needs_judge=True)
+
+
+@TASK
+def test_alpaca_eval(item: Instruction, results: list[Judged], record: Recorder) -> None:
+    grades = [grade_alpaca_eval(r.judgments[0].text, r.model_first, r.turns[0].text,
+                                item.reference) for r in results]
+    grade = record(grades)
+    won = sum(g.passed for g in grades) * 2 > len(grades)
+    assert won, f"AlpacaEval {item.id} ({item.category}): {grade.message}"
