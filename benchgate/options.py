@@ -105,7 +105,7 @@ def model_names(config: pytest.Config) -> list[str]:
 def get(config: pytest.Config, dest: str) -> Any:
     """Command line, then ``benchgate_<dest>`` in pytest.ini, then env, then the default."""
     value = config.getoption(dest)
-    if value not in (None, [], False):
+    if value is not None and value is not False and value != []:  # 0 and 0.0 are real values
         return value
     ini = next((i for f, d, k, i in OPTIONS if d == dest), None)
     if ini is not None:
