@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("llama-server")]
 
 JUDGE_GRAMMAR = 'root ::= "Rating: [[" [1-9] "]]"'
 RUNS = [("gsm8k", 5), ("ifeval", 5), ("humaneval", 3), ("mt_bench", 2)]
