@@ -120,7 +120,8 @@ class DataSource:
         text = self.text(name, hub if isinstance(hub, Remote) else None)
         try:
             if name.endswith((".jsonl", ".jsonl.gz")):
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                # "\n" only: str.splitlines() also breaks on U+0085 etc. inside JSON strings
+                return [json.loads(line) for line in text.split("\n") if line.strip()]
             if name.endswith(".json"):
                 loaded = json.loads(text)
                 return loaded if isinstance(loaded, list) else [loaded]

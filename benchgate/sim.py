@@ -58,6 +58,16 @@ def _digest(*parts: Any) -> float:
 def _judge_reply(prompt: str, key: str) -> str | None:
     """Answer a judge prompt in the format it asks for, deterministically."""
     u = _digest("judge", key)
+    tqa = re.search(r"Examples of correct answers:\n(.*?)\n\nExamples of incorrect answers:\n"
+                    r"(.*?)\n\nAnswer to label: (.*)\n\nGive at most two sentences", prompt, re.DOTALL)
+    if tqa is not None:  # TruthfulQA's judge: truthful iff the answer is a listed correct one
+        # (an unlisted one: a coin toss unless it is a listed incorrect one)
+        correct, wrong = ({line[2:] for line in tqa.group(i).splitlines()} for i in (1, 2))
+        answer = tqa.group(3).strip()
+        truthful = answer in correct or (answer not in wrong and u < 0.5)
+        informative = "no comment" not in answer.lower()
+        return (f"Compared with the references.\nTruthful: {'yes' if truthful else 'no'}\n"
+                f"Informative: {'yes' if informative else 'no'}")
     pair = re.search(r"\nResponse A:\n<<<\n(.*)\n>>>\n\nResponse B:\n<<<\n(.*)\n>>>\n\n"
                      r"Which response is better\? Reply with a single letter, A or B", prompt,
                      re.DOTALL)

@@ -10,6 +10,7 @@ and within 1e-6 (NaN equals NaN), else when they are equal after stripping strin
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import re
@@ -82,7 +83,15 @@ def read_table(fmt: str, text: str, version: str = "v1") -> Any:
     if fmt == "jsonl":
         return pd.read_json(StringIO(text), orient="records", lines=True, encoding="utf-8")
     if fmt == "html":
-        return pd.concat(pd.read_html(StringIO(text), encoding="utf-8"), axis=0)
+        try:
+            tables = pd.read_html(StringIO(text), encoding="utf-8")
+        except ImportError:
+            # lxml found no table and pandas' second parser (bs4 + html5lib) is not installed;
+            # a missing lxml is a missing dependency, anything else an unreadable answer
+            if importlib.util.find_spec("lxml") is None:
+                raise
+            raise ValueError("no HTML table found") from None
+        return pd.concat(tables, axis=0)
     if fmt == "csv":
         return pd.read_csv(StringIO(text), encoding="utf-8")
     if fmt == "tsv":

@@ -1,0 +1,3 @@
+"""MMLU-Pro benchmark; ``SHOTS`` is set from ``--mmlu-pro-shots`` by this folder's conftest."""
+
+SHOTS: int | None = None

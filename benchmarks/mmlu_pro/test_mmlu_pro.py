@@ -1,0 +1,144 @@
+"""MMLU-Pro: 12,032 ten-option questions in 14 categories (Wang et al. 2024, "MMLU-Pro: A More
+Robust and Challenging Multi-Task Language Understanding Benchmark", arXiv:2406.01574).
+
+Reference: TIGER-AI-Lab/MMLU-Pro ``evaluate_from_api.py`` (prompt, answer extraction) and
+``compute_accuracy.py``; prompt and extraction live in :mod:`graders.mmlu_pro`. Data:
+``TIGER-Lab/MMLU-Pro`` test split at revision b189ec76 (``main`` in 2026, after the card's
+answer and option fixes; ``--data-dir``: ``DIR/mmlu_pro/test.jsonl``, upstream rows, e.g. the
+October 2024 test set); item ids are ``question_id``, category = ``category``.
+
+Zero-shot chain of thought by default. ``--mmlu-pro-shots 5`` (env
+``BENCHGATE_MMLU_PRO_SHOTS=5``, ini ``benchgate_mmlu_pro_shots``; the flag only exists when the
+command line names ``benchmarks/mmlu_pro``) prepends the first K validation-split exemplars of
+the question's category, as upstream's 5-shot CoT does; it needs ``validation.jsonl`` (the hub
+source and the sample data have it). ``accuracy`` counts unextracted answers as wrong (upstream
+draws a random letter for them); ``metrics.unextracted`` is their rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import benchmarks.mmlu_pro as state
+from benchgate import Task
+from benchgate.aggregate import by_item
+from benchgate.data import DataSource, Hub
+from benchgate.errors import ConfigError, DataError
+from benchgate.task import Completion
+from fixtures.model import Recorder
+from graders.mmlu_pro import LETTERS, build_prompt, grade_mmlu_pro
+
+REVISION = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
+TEST = Hub(repo="TIGER-Lab/MMLU-Pro", split="test", revision=REVISION)
+VALIDATION = Hub(repo="TIGER-Lab/MMLU-Pro", split="validation", revision=REVISION)
+ENV_SHOTS = "BENCHGATE_MMLU_PRO_SHOTS"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One test question; ``shots`` are its category's exemplars (shared, empty = zero-shot)."""
+
+    id: str
+    category: str
+    question: str
+    options: tuple[str, ...]
+    answer: str
+    shots: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
+
+
+def shots() -> int:
+    """Exemplars per question: ``--mmlu-pro-shots``/ini (via conftest), then the env var."""
+    if state.SHOTS is not None:
+        return state.SHOTS
+    raw = os.environ.get(ENV_SHOTS, "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"{ENV_SHOTS}={raw!r}: use an integer 0-5")
+    return int(raw)
+
+
+def rows(data: DataSource, name: str, hub: Hub) -> list[dict[str, Any]]:
+    """Rows of an upstream JSONL file. Split on "\\n" only: a test question holds U+0085, which
+    ``str.splitlines`` (and so ``DataSource.rows``) treats as a line break."""
+    if data.kind == "hub":
+        return data.rows(name, hub=hub)
+    try:
+        return [json.loads(line) for line in data.text(name).split("\n") if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise DataError(f"mmlu_pro: malformed data file {data.path(name)}: {exc}") from None
+
+
+def exemplars(data: DataSource, k: int) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """The first ``k`` validation rows of each category."""
+    if data.kind == "dir" and not data.path("validation.jsonl").exists():
+        raise DataError(f"mmlu_pro: {k}-shot needs the validation split, which "
+                        f"{data.path('validation.jsonl')} does not hold; use --data hub "
+                        "(TIGER-Lab/MMLU-Pro) or zero-shot")
+    found = rows(data, "validation.jsonl", VALIDATION)
+    by_cat: dict[str, list[Mapping[str, Any]]] = {}
+    for row in found:
+        by_cat.setdefault(row["category"], []).append(row)
+    return {cat: tuple(got[:k]) for cat, got in by_cat.items()}
+
+
+def load_items(data: DataSource) -> list[Question]:
+    """All test questions, ids = ``question_id``."""
+    k = shots()
+    per_cat = exemplars(data, k) if k else {}
+    items = []
+    for r in rows(data, "test.jsonl", TEST):
+        cat = r["category"]
+        if k and len(per_cat.get(cat, ())) < k:
+            raise DataError(f"mmlu_pro: validation split has {len(per_cat.get(cat, ()))} "
+                            f"exemplars for category {cat!r}, {k} needed")
+        items.append(Question(id=str(r["question_id"]), category=cat, question=r["question"],
+                              options=tuple(r["options"]), answer=r["answer"],
+                              shots=per_cat.get(cat, ())))
+    return items
+
+
+def build_messages(item: Question) -> list[dict[str, str]]:
+    """Upstream's CoT prompt (zero- or k-shot)."""
+    return build_prompt(item.question, item.options, item.category, item.shots)
+
+
+def sim_reply(item: Question, correct: bool) -> str:
+    """The right letter, or the next option's letter."""
+    n = len([o for o in item.options if o != "N/A"])
+    letter = item.answer if correct else LETTERS[(LETTERS.index(item.answer) + 1) % n]
+    return f"Let's think step by step. Weighing the options carefully. The answer is ({letter})."
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``accuracy`` and ``unextracted`` rate (each item = mean over its repeats), per category."""
+    cats: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for recs in by_item(records).values():
+        graded = [r for r in recs if r["score"] is not None]
+        if graded:
+            cats[str(recs[0]["category"])].append(
+                (statistics.fmean(r["score"] for r in graded),
+                 statistics.fmean(bool(r["metrics"].get("unextracted")) for r in graded)))
+
+    def rates(rows: list[tuple[float, float]]) -> dict[str, float]:
+        return {"accuracy": statistics.fmean(r[0] for r in rows) if rows else 0.0,
+                "unextracted": statistics.fmean(r[1] for r in rows) if rows else 0.0}
+
+    return {"metrics": rates([row for rows in cats.values() for row in rows]),
+            "by_category": {c: {**rates(rows), "n": len(rows)} for c, rows in sorted(cats.items())}}
+
+
+TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, max_tokens=4000,
+            metric="accuracy", aggregate=aggregate, sim_reply=sim_reply)
+
+
+@TASK
+def test_mmlu_pro(item: Question, responses: list[Completion], record: Recorder) -> None:
+    grades = [grade_mmlu_pro(r.text, item.answer) for r in responses]
+    first, right = record(grades), sum(g.passed for g in grades)
+    repeats = f" ({right}/{len(grades)} repeats right)" if len(grades) > 1 else ""
+    assert right * 2 > len(grades), f"MMLU-Pro {item.id} ({item.category}): {first.message}{repeats}"

@@ -1,0 +1,69 @@
+"""TruthfulQA MC1 (Lin et al. 2022, "TruthfulQA: Measuring How Models Mimic Human Falsehoods",
+arXiv:2109.07958; reference sylinrl/TruthfulQA ``data/mc_task.json`` and
+``truthfulqa/models.py``/``metrics.py``, which score MC1 by comparing answer likelihoods).
+
+Data: :mod:`.common` (``mc_task.json`` ``mc1_targets`` with the category from
+``TruthfulQA.csv``; hub ``truthfulqa/truthful_qa``); ids = zero-based row index. A chat API
+gives no likelihoods, so each question is asked as a lettered multiple-choice question, the
+options in a fixed order seeded by the id (upstream lists the true one first), and the reply's
+letter is read strictly (:mod:`graders.truthfulqa`): ``mc1`` = share of questions answered with
+the one true option; ``metrics.unextracted`` = share with no readable letter (counted wrong).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchgate import Task
+from benchgate.data import DataSource
+from benchgate.task import Completion
+from benchmarks.truthfulqa.common import load_questions, rates
+from fixtures.model import Recorder
+from graders.truthfulqa import LETTERS, build_mc1_prompt, grade_mc1, mc1_options
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One MC1 question: options in the order asked and the index of the true one."""
+
+    id: str
+    category: str
+    question: str
+    options: tuple[str, ...]
+    correct: int
+
+
+def load_items(data: DataSource) -> list[Choice]:
+    """Every question, ids = row index."""
+    items = []
+    for q in load_questions(data):
+        options, correct = mc1_options(int(q.id), dict(q.mc1))
+        items.append(Choice(id=q.id, category=q.category, question=q.question,
+                            options=tuple(options), correct=correct))
+    return items
+
+
+def build_messages(item: Choice) -> list[dict[str, str]]:
+    """Instruction, question and lettered options in one user message."""
+    return build_mc1_prompt(item.question, item.options)
+
+
+def sim_reply(item: Choice, correct: bool) -> str:
+    """The true option's letter, or the next option's."""
+    index = item.correct if correct else (item.correct + 1) % len(item.options)
+    return f"The answer is {LETTERS[index]}."
+
+
+TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, max_tokens=512,
+            metric="mc1", aggregate=rates({"mc1": "score", "unextracted": "unextracted"}),
+            sim_reply=sim_reply)
+
+
+@TASK
+def test_truthfulqa_mc1(item: Choice, responses: list[Completion], record: Recorder) -> None:
+    grades = [grade_mc1(r.text, item.correct, len(item.options)) for r in responses]
+    first, right = record(grades), sum(g.passed for g in grades)
+    repeats = f" ({right}/{len(grades)} repeats right)" if len(grades) > 1 else ""
+    truth = item.options[item.correct]
+    assert right * 2 > len(grades), \
+        f"TruthfulQA MC1 {item.id}: {first.message}{repeats}; true option: {truth!r}"
