@@ -137,6 +137,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome, error = "error", call.excinfo.exconly() if call.excinfo else "setup failed"
         elif call.excinfo is None:
             outcome = "passed"
+        elif call.excinfo.errisinstance(InfraError):
+            outcome, error = "error", call.excinfo.exconly()
         else:
             outcome = "skipped" if call.excinfo.errisinstance(pytest.skip.Exception) else "failed"
         source = rt.data.get(task.name)

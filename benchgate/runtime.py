@@ -288,6 +288,17 @@ class Runtime:
 
         self.loop.run(start())
 
+    def direct(self, node: pytest.Item, kind: str) -> CallContext:
+        """A context for ad hoc calls from a test body (the ``model``/``judge`` fixtures):
+        same cache, retries and concurrency limits as the scheduled calls."""
+        self._ensure_callers()
+        assert self._callers is not None and self.model is not None
+        model = self._callers[self.model_of(node)]
+        if model is None or (kind == "judge" and self._callers[""] is None):
+            raise InfraError(f"no {kind} configured: pass --{kind} NAME or --{kind}-endpoint URL")
+        return CallContext(node.nodeid, 0, model, self._callers[""], self.cache, self.refresh,
+                           self.counters)
+
     def result(self, node: pytest.Item) -> list[Any]:
         """Wait for ``node``'s results, one per repeat; raise :class:`InfraError` on failure."""
         fut = self.futures.pop(node.nodeid, None)

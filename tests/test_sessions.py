@@ -277,3 +277,18 @@ def test_several_models_in_one_session(run_bench: Callable[..., pytest.RunResult
     assert {r["model"] for r in items(pytester.path, "small")} == {"small"}
     result.stdout.fnmatch_lines(["model big:", "model small:", "gate gsm8k.accuracy >= 0.9: FAILED*"])
     assert result.ret == 1
+
+
+def test_model_and_judge_fixtures_for_ad_hoc_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_adhoc='''
+        def test_adhoc(model, judge):
+            reply = model.chat([{"role": "user", "content": "hello there"}])
+            assert "simulator" in reply.text and reply.usage["completion_tokens"] > 0
+            again = model.chat([{"role": "user", "content": "hello there"}])
+            assert again.cached and again.text == reply.text
+            verdict = judge.chat([{"role": "user", "content": "Answer 'Rating: [[rating]]'."}])
+            assert "[[" in verdict.text
+    ''')
+    result = pytester.runpytest_subprocess("-p", "benchgate.plugin", "-p", "fixtures.model",
+                                           "-p", "no:cacheprovider", "--model", "sim")
+    result.assert_outcomes(passed=1)
