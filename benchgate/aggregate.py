@@ -100,6 +100,26 @@ def default_aggregate(records: list[dict[str, Any]], metric: str) -> dict[str, A
                             for c, v in sorted(cats.items())}}
 
 
+def mean_with_rates(records: list[dict[str, Any]], metric: str,
+                    flags: Sequence[str]) -> dict[str, Any]:
+    """``metric`` = mean item score (each item = mean over its repeats) plus the rate of each
+    boolean per-item metric in ``flags`` (e.g. unextracted answers), overall and per category."""
+    cats: dict[str, list[list[float]]] = defaultdict(list)
+    for recs in by_item(records).values():
+        graded = [r for r in recs if r["score"] is not None]
+        if graded:
+            cats[str(recs[0]["category"])].append(
+                [statistics.fmean(r["score"] for r in graded)]
+                + [statistics.fmean(bool(r["metrics"].get(f)) for r in graded) for f in flags])
+
+    def rates(rows: list[list[float]]) -> dict[str, float]:
+        return {name: statistics.fmean(r[i] for r in rows) if rows else 0.0
+                for i, name in enumerate([metric, *flags])}
+
+    return {"metrics": rates([row for rows in cats.values() for row in rows]),
+            "by_category": {c: {**rates(rows), "n": len(rows)} for c, rows in sorted(cats.items())}}
+
+
 def summarize(records: list[dict[str, Any]], task: Task | None, metric: str) -> dict[str, Any]:
     """A benchmark's report section (without ``run``)."""
     items = by_item(records)

@@ -15,13 +15,12 @@ samples, so ``accuracy`` is MathArena's avg@K; ``metrics.boxed`` is the rate of 
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from benchgate import Task
-from benchgate.aggregate import by_item
+from benchgate.aggregate import mean_with_rates
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
 from benchgate.task import Completion
@@ -72,26 +71,9 @@ def sim_reply(item: Problem, correct: bool) -> str:
     return f"Working through the problem step by step gives the result.\n\n\\boxed{{{value}}}"
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """``accuracy`` (avg@K over repeats) and ``boxed`` rate, overall and per contest."""
-    cats: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for recs in by_item(records).values():
-        graded = [r for r in recs if r["score"] is not None]
-        if graded:
-            cats[str(recs[0]["category"])].append(
-                (statistics.fmean(r["score"] for r in graded),
-                 statistics.fmean(bool(r["metrics"].get("boxed")) for r in graded)))
-
-    def rates(rows: list[tuple[float, float]]) -> dict[str, float]:
-        return {"accuracy": statistics.fmean(r[0] for r in rows) if rows else 0.0,
-                "boxed": statistics.fmean(r[1] for r in rows) if rows else 0.0}
-
-    return {"metrics": rates([row for rows in cats.values() for row in rows]),
-            "by_category": {c: {**rates(rows), "n": len(rows)} for c, rows in sorted(cats.items())}}
-
-
 TASK = Task(name="aime2025", load=load_items, messages=build_messages, max_tokens=16384,
-            metric="accuracy", aggregate=aggregate, sim_reply=sim_reply)
+            metric="accuracy",
+            aggregate=partial(mean_with_rates, metric="accuracy", flags=("boxed",)), sim_reply=sim_reply)
 
 
 @TASK

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import benchmarks.mmlu_pro as state
 from benchgate import Task
-from benchgate.aggregate import by_item
+from benchgate.aggregate import mean_with_rates
 from benchgate.data import DataSource, Hub
 from benchgate.errors import ConfigError, DataError
 from benchgate.task import Completion
@@ -114,26 +113,9 @@ def sim_reply(item: Question, correct: bool) -> str:
     return f"Let's think step by step. Weighing the options carefully. The answer is ({letter})."
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """``accuracy`` and ``unextracted`` rate (each item = mean over its repeats), per category."""
-    cats: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for recs in by_item(records).values():
-        graded = [r for r in recs if r["score"] is not None]
-        if graded:
-            cats[str(recs[0]["category"])].append(
-                (statistics.fmean(r["score"] for r in graded),
-                 statistics.fmean(bool(r["metrics"].get("unextracted")) for r in graded)))
-
-    def rates(rows: list[tuple[float, float]]) -> dict[str, float]:
-        return {"accuracy": statistics.fmean(r[0] for r in rows) if rows else 0.0,
-                "unextracted": statistics.fmean(r[1] for r in rows) if rows else 0.0}
-
-    return {"metrics": rates([row for rows in cats.values() for row in rows]),
-            "by_category": {c: {**rates(rows), "n": len(rows)} for c, rows in sorted(cats.items())}}
-
-
 TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, max_tokens=4000,
-            metric="accuracy", aggregate=aggregate, sim_reply=sim_reply)
+            metric="accuracy",
+            aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)), sim_reply=sim_reply)
 
 
 @TASK
