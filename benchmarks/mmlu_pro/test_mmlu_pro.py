@@ -115,7 +115,8 @@ def sim_reply(item: Question, correct: bool) -> str:
 
 TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, max_tokens=4000,
             metric="accuracy",
-            aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)), sim_reply=sim_reply)
+            aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)),
+            sim_reply=sim_reply)
 
 
 @TASK
