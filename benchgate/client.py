@@ -163,9 +163,10 @@ class EndpointPool:
             finally:
                 slot.inflight -= 1
                 self.limiter.release(latency, throttled)
-            if delay is None:
-                delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0)
-            await asyncio.sleep(delay)
+            # Retry-After is a floor, not the plan: a server asking for 50 ms while overloaded
+            # would otherwise use up every retry in a third of a second
+            backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0)
+            await asyncio.sleep(max(delay or 0.0, backoff))
         raise InfraError(last)
 
     async def served_models(self) -> list[str]:
