@@ -11,9 +11,11 @@ two-sided binomial tail of min(fixed, broken) among fixed + broken.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,22 @@ def verdict_of(passed: bool, score: float, extracted: Any, item: str) -> dict[st
             "extracted": json.loads(json.dumps(extracted, default=str)), "item": item}
 
 
+@functools.cache
+def recorded(benchmark: str, model: str) -> frozenset[str]:
+    """File stems of the verdicts recorded for ``model`` on ``benchmark`` (listed once per run)."""
+    folder = snapshot_dir(benchmark, model)
+    return frozenset(p.stem for p in folder.glob("*.json")) if folder.is_dir() else frozenset()
+
+
+def has_baseline(benchmark: str, model: str) -> bool:
+    """Whether any verdict of ``model`` on ``benchmark`` is recorded."""
+    return bool(recorded(benchmark, model))
+
+
+_PLAIN = re.compile(r"[\w\[\]().,=+-]+")
+
+
+@functools.cache
 def extension_for(benchmark: str, model: str) -> type[SingleFileSnapshotExtension]:
     """A syrupy extension writing JSON verdicts under :func:`snapshot_dir`."""
     directory = str(snapshot_dir(benchmark, model))
@@ -63,16 +81,22 @@ def extension_for(benchmark: str, model: str) -> type[SingleFileSnapshotExtensio
     return VerdictExtension
 
 
-def read_verdict(benchmark: str, model: str, node: Any, item: str) -> dict[str, Any] | None:
+def read_verdict(benchmark: str, model: str, node: Any,
+                 digest: Any, item: Any) -> dict[str, Any] | None:
     """The stored verdict of one item (a pytest node), or None when the baseline lacks it
-    or recorded a different item under the same id."""
-    stem = extension_for(benchmark, model).get_snapshot_name(test_location=PyTestLocation(node))
+    or recorded a different item under the same id (``digest(item)`` is only computed when a
+    verdict file exists)."""
+    name = str(getattr(node, "name", ""))
+    stem = name if _PLAIN.fullmatch(name) and len(name) < 200 else \
+        extension_for(benchmark, model).get_snapshot_name(test_location=PyTestLocation(node))
+    if stem not in recorded(benchmark, model):
+        return None
     path = snapshot_dir(benchmark, model) / f"{stem}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    if not isinstance(data, dict) or "passed" not in data or data.get("item") != item:
+    if not isinstance(data, dict) or "passed" not in data or data.get("item") != digest(item):
         return None
     return data
 
