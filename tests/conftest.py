@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +80,21 @@ def run_bench(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
             str(REPO / "benchmarks" / benchmark), "-p", "no:cacheprovider", *args, timeout=300)
 
     return run
+
+
+def read_report(cwd: Path, model: str = "sim") -> dict[str, Any]:
+    """``results/<model>/report.json`` written by a session run in ``cwd``."""
+    data: dict[str, Any] = json.loads((cwd / "results" / model / "report.json").read_text())
+    return data
+
+
+def read_section(cwd: Path, benchmark: str, model: str = "sim") -> dict[str, Any]:
+    """One benchmark's section of that report."""
+    section: dict[str, Any] = read_report(cwd, model)["benchmarks"][benchmark]
+    return section
+
+
+def read_items(cwd: Path, benchmark: str, model: str = "sim") -> list[dict[str, Any]]:
+    """The ``<benchmark>.items.jsonl`` rows beside that report."""
+    lines = (cwd / "results" / model / f"{benchmark}.items.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line]

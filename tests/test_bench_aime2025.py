@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from benchgate.data import DataSource
+from tests.conftest import read_section
 
 Run = Callable[..., pytest.RunResult]
 IDS = [f"2025-{part}-{i}" for part in ("I", "II") for i in range(1, 6)]
@@ -21,9 +22,7 @@ def jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def section(root: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((root / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["aime2025"]
-    return result
+    return read_section(root, "aime2025", model)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])

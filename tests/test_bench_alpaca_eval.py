@@ -13,20 +13,18 @@ import pytest
 
 from benchgate.sim import _judge_reply
 from graders.alpaca_eval import build_pairwise_messages, is_extreme_change, parse_preference
+from tests.conftest import read_items, read_section
 
 SAMPLE_N = 15
 CATEGORIES = {"helpful_base", "koala", "oasst", "selfinstruct", "vicuna"}
 
 
 def section(path: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((path / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["alpaca_eval"]
-    return result
+    return read_section(path, "alpaca_eval", model)
 
 
 def items(path: Path, model: str = "sim") -> list[dict[str, Any]]:
-    lines = (path / "results" / model / "alpaca_eval.items.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_items(path, "alpaca_eval", model)
 
 
 def test_sample_session_report_and_items(run_bench: Callable[..., pytest.RunResult],

@@ -22,6 +22,7 @@ from benchgate.sandbox import ExecResult, run_many
 from benchgate.task import Completion
 from benchmarks.humaneval import test_humaneval as module
 from graders.humaneval import assemble, build_program
+from tests.conftest import read_items, read_section
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = [json.loads(line) for line in
@@ -29,14 +30,11 @@ SAMPLE = [json.loads(line) for line in
 
 
 def section(path: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((path / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["humaneval"]
-    return result
+    return read_section(path, "humaneval", model)
 
 
 def items(path: Path, model: str = "sim") -> list[dict[str, Any]]:
-    lines = (path / "results" / model / "humaneval.items.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_items(path, "humaneval", model)
 
 
 def baseline() -> dict[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ from benchmarks.ifeval import test_ifeval as module
 from benchmarks.ifeval.simulate import follow, violate
 from graders.ifeval import grade_ifeval
 from graders.ifeval_util import PUNKT_HINT, punkt_available
+from tests.conftest import read_items, read_section
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = [json.loads(line) for line in
@@ -29,14 +30,11 @@ needs_punkt = pytest.mark.skipif(not punkt_available(), reason=PUNKT_HINT)
 
 
 def section(path: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((path / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["ifeval"]
-    return result
+    return read_section(path, "ifeval", model)
 
 
 def items(path: Path, model: str = "sim") -> list[dict[str, Any]]:
-    lines = (path / "results" / model / "ifeval.items.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_items(path, "ifeval", model)
 
 
 def baseline() -> dict[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ from benchgate.errors import ConfigError
 from benchmarks.livebench.test_livebench import load_items
 from graders.ifeval_util import PUNKT_HINT, punkt_available
 from graders.livebench import CATEGORIES, aggregate_livebench
+from tests.conftest import read_items, read_section
 
 SAMPLE = Path(__file__).resolve().parents[1] / "benchmarks" / "livebench" / "sample"
 SAMPLE_TASKS = {"math_comp", "olympiad", "AMPS_Hard", "web_of_lies_v2", "zebra_puzzle",
@@ -27,14 +28,11 @@ needs_punkt = pytest.mark.skipif(not punkt_available(), reason=PUNKT_HINT)
 
 
 def section(path: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((path / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["livebench"]
-    return result
+    return read_section(path, "livebench", model)
 
 
 def items(path: Path, model: str = "sim") -> list[dict[str, Any]]:
-    lines = (path / "results" / model / "livebench.items.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_items(path, "livebench", model)
 
 
 def sample_questions() -> dict[str, dict[str, Any]]:

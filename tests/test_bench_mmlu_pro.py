@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import read_section
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "benchmarks" / "mmlu_pro" / "sample"
 CATEGORIES = {"math": 3, "biology": 3, "law": 2, "computer science": 2}
@@ -21,9 +23,7 @@ def jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def section(root: Path, model: str = "sim") -> dict[str, Any]:
-    report = json.loads((root / "results" / model / "report.json").read_text())
-    result: dict[str, Any] = report["benchmarks"]["mmlu_pro"]
-    return result
+    return read_section(root, "mmlu_pro", model)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])

@@ -9,20 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SimServer
+from tests.conftest import SimServer, read_items, read_report
 
 SAMPLE_N = 14
 XDIST = [pytest.param([], id="no-xdist"), pytest.param(["-n", "2"], id="xdist-2")]
 
 
 def report(path: Path, model: str = "sim") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((path / "results" / model / "report.json").read_text())
-    return data
+    return read_report(path, model)
 
 
 def items(path: Path, model: str = "sim", bench: str = "gsm8k") -> list[dict[str, Any]]:
-    lines = (path / "results" / model / f"{bench}.items.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_items(path, bench, model)
 
 
 def verdicts(path: Path, model: str = "sim") -> dict[str, str]:
