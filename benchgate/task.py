@@ -44,12 +44,14 @@ class Completion:
     endpoint: str | None = None
     finish_reason: str | None = None
     messages: tuple[Message, ...] = ()
+    truncated: bool = False  # the body exceeded the response-size cap; text is its prefix
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe form, as stored in the cache and the items file."""
         return {"text": self.text, "reasoning": self.reasoning, "latency_s": self.latency_s,
                 "usage": self.usage, "cached": self.cached, "endpoint": self.endpoint,
-                "finish_reason": self.finish_reason, "messages": list(self.messages)}
+                "finish_reason": self.finish_reason, "messages": list(self.messages),
+                "truncated": self.truncated}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Completion:
@@ -58,7 +60,8 @@ class Completion:
                    latency_s=float(data.get("latency_s") or 0.0), usage=dict(data.get("usage") or {}),
                    cached=bool(data.get("cached")), endpoint=data.get("endpoint"),
                    finish_reason=data.get("finish_reason"),
-                   messages=tuple(data.get("messages") or ()))
+                   messages=tuple(data.get("messages") or ()),
+                   truncated=bool(data.get("truncated")))
 
 
 class Context(Protocol):
