@@ -39,8 +39,8 @@ def load_responses(path: Path) -> dict[str, list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{where}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+        bad = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{where}:{bad}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
                           "write the file as UTF-8") from None
     out: dict[str, list[str]] = {}
     first: dict[str, int] = {}
