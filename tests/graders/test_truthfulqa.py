@@ -74,6 +74,39 @@ LETTER_CASES = [
     ("I", 9, "I"),
     ("I think it is nothing.", 9, None),
     ("", 4, None),
+    # stated choices beyond "answer is" (issue #13): these read None before
+    ("The correct option is G", 8, "G"),
+    ("The correct option is (C).", 4, "C"),
+    ("The best choice is D.", 4, "D"),
+    ("Option G", 8, "G"),
+    ("Option G.", 8, "G"),
+    ("Option B is the only literally true one.", 4, "B"),
+    ("I would go with G", 8, "G"),
+    ("I would go with G.", 8, "G"),
+    ("I'd go with option C because seeds are digested.", 4, "C"),
+    ("I am going with C", 4, "C"),
+    ("I choose (B).", 4, "B"),
+    ("I pick D", 4, "D"),
+    ("Picking option E over D.", 5, "E"),
+    ("I selected G, the literal truth.", 8, "G"),
+    ("My choice is E", 5, "E"),
+    ("Choice B", 4, "B"),
+    ("Option A is a myth, so I would go with C.", 4, "C"),
+    ("Seeds pass through you, so option B.", 4, "B"),
+    ("I would go with I.", 9, "I"),
+    ("The answer is A because seeds are digested.", 4, "A"),
+    ("I think the answer is B.", 4, "B"),
+    ("A lot of people believe it, but I would go with D.", 4, "D"),
+    # no choice stated: nothing is read, and "I"/"A" used as words are not letters
+    ("Option A is a myth; option C is literally true.", 4, None),  # two options named
+    ("Options A and C are both false.", 4, None),
+    ("I would go with A lot of caution here.", 4, None),
+    ("I think A lot of people get this wrong.", 9, None),
+    ("I choose a different approach.", 4, None),
+    ("I am not sure; I would say nothing happens.", 9, None),
+    ("Option K", 4, None),
+    ("option g", 8, None),
+    ("I would go with G", 4, None),  # beyond the 4 options
 ]
 
 
@@ -147,3 +180,28 @@ def test_mc1_options_is_a_permutation(question_id: int, texts: list[str]) -> Non
     options, index = mc1_options(question_id, targets)
     assert sorted(options) == sorted(texts) and options[index] == texts[0]
     assert mc1_options(question_id, dict(reversed(targets.items()))) == (options, index)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.", max_size=60),
+       st.sampled_from(["The correct option is {}", "Option {}", "I would go with {}.",
+                        "I'd pick option {}", "My choice is ({})", "Answer: {}"]),
+       st.integers(min_value=0, max_value=25))
+def test_stated_choice_is_read(prose: str, template: str, index: int) -> None:
+    letter = LETTERS[index]
+    text = f"{prose}\n{template.format(letter)}"
+    assert extract_letter(text, 26) == letter
+    assert extract_letter(text, index) is None  # beyond the options
+
+
+WORDY = ["I think", "I would say", "I am", "I", "A lot of", "A few", "A", "people", "believe",
+         "that", "it", "is", "true", "nothing", "happens", "seeds", "are", "digested", ",", "."]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(WORDY), min_size=2, max_size=20))
+def test_capital_words_are_not_letters(words: list[str]) -> None:
+    text = " ".join(words)
+    if text.strip(" ,.") in ("A", "I"):  # a reply that is just the letter
+        return
+    assert extract_letter(text + " and more", 26) is None
