@@ -1,7 +1,7 @@
 """benchgate: regression-test LLMs behind OpenAI-compatible endpoints as a pytest suite."""
 
 from benchgate.grade import Grade
-from benchgate.task import Completion, Context, Task
+from benchgate.task import Completion, Context, Task, Verdict
 
-__all__ = ["Completion", "Context", "Grade", "Task"]
+__all__ = ["Completion", "Context", "Grade", "Task", "Verdict"]
 __version__ = "0.1.0"

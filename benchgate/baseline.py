@@ -19,17 +19,26 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.location import PyTestLocation
 
-from benchgate.data import REPO_ROOT
+from benchgate import options
+from benchgate.task import Task, Verdict
 
-SNAPSHOT_ROOT = REPO_ROOT / "snapshots"
+_ROOT: list[Path] = [Path("snapshots")]
+
+
+def set_snapshot_root(path: Path) -> None:
+    """Where verdict snapshots live: ``--snapshot-dir`` or ``<rootdir>/snapshots``."""
+    _ROOT[0] = path
+    recorded.cache_clear()
+    extension_for.cache_clear()
 
 
 def snapshot_dir(benchmark: str, model: str) -> Path:
     """Where a model's verdicts on a benchmark live."""
-    return SNAPSHOT_ROOT / benchmark / model
+    return _ROOT[0] / benchmark / model
 
 
 def item_digest(item: Any) -> str:
@@ -99,6 +108,40 @@ def read_verdict(benchmark: str, model: str, node: Any,
     if not isinstance(data, dict) or "passed" not in data or data.get("item") != digest(item):
         return None
     return data
+
+
+def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item: Any,
+                   verdict: Verdict) -> None:
+    """Record the verdict (``--snapshot-update``) or compare it with the baseline's.
+
+    A known failure in the baseline is marked xfail; a judge score more than
+    ``--regression-tolerance`` below the baseline's fails as a regression. What was compared
+    is stashed on the node for the item's record.
+    """
+    from benchgate.plugin import BASELINE  # the plugin imports this module
+
+    node = request.node
+    config = request.config
+    if config.option.update_snapshots:
+        stored = verdict_of(verdict.passed, verdict.score, verdict.extracted, item_digest(item))
+        snapshot = request.getfixturevalue("snapshot")  # only now: syrupy's fixture is costly
+        assert snapshot.use_extension(extension_for(task.name, model)) == stored
+        return
+    name = options.get(config, "baseline") or model
+    if not has_baseline(task.name, name):
+        return
+    base = read_verdict(task.name, name, node, item_digest, item)
+    if base is None:
+        return
+    node.stash[BASELINE] = {"name": name, **base}
+    if not base["passed"]:
+        node.add_marker(pytest.mark.xfail(reason=f"known failure in baseline {name}",
+                                          strict=False))
+    elif not task.proportion:
+        tolerance = float(options.get(config, "regression_tolerance"))
+        if base["score"] - verdict.score > tolerance:
+            pytest.fail(f"regression vs {name}: score {verdict.score:g} is more than "
+                        f"{tolerance:g} below the baseline's {base['score']:g}", pytrace=False)
 
 
 def mcnemar_exact(fixed: int, broken: int) -> float:

@@ -54,6 +54,8 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--threshold",), "threshold", {"action": "append", "default": [],
                                      "help": "gate KEY=MIN, KEY=<benchmark>.<metric>; repeatable"},
      "linelist"),
+    (("--snapshot-dir",), "snapshot_dir",
+     {"metavar": "DIR", "help": "verdict snapshots (default <rootdir>/snapshots)"}, "string"),
     (("--baseline",), "baseline",
      {"help": "compare verdicts with this model's snapshot (default: the model's own)"}, "string"),
     (("--regression-tolerance",), "regression_tolerance",

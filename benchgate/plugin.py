@@ -6,22 +6,24 @@ Loaded by the repository's ``conftest.py``. Inert unless a benchmark test is col
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchgate import options
+from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, select
 from benchgate.errors import ConfigError, InfraError
-from benchgate.grade import Grade
-from benchgate.records import PROPERTY, build, from_properties, to_properties
+from benchgate.records import build, junit_properties
+from benchgate.redact import redact
 from benchgate.runtime import Runtime
 from benchgate.session import Session
-from benchgate.task import task_of
+from benchgate.task import Verdict, task_of
 
 RUNTIME = pytest.StashKey[Runtime]()
 SESSION = pytest.StashKey[Session]()
-GRADES = pytest.StashKey[Sequence[Grade]]()
+VERDICT = pytest.StashKey[Verdict]()
 RESULTS = pytest.StashKey[Sequence[Any]]()
 BASELINE = pytest.StashKey[dict[str, Any]]()
 
@@ -40,12 +42,15 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, InfraError) as exc:
         raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime
+    snapshots = options.get(config, "snapshot_dir")
+    set_snapshot_root(Path(snapshots) if snapshots else config.rootpath / "snapshots")
     config.stash[SESSION] = Session(config, runtime)
     config.pluginmanager.register(config.stash[SESSION], "benchgate-session")
     if config.pluginmanager.hasplugin("xdist"):
         from benchgate import xdist_hooks
 
-        config.pluginmanager.register(xdist_hooks.XdistHooks(runtime), "benchgate-xdist")
+        hooks = xdist_hooks.XdistHooks(runtime, config.stash[SESSION])
+        config.pluginmanager.register(hooks, "benchgate-xdist")
 
 
 def runtime_of(config: pytest.Config) -> Runtime:
@@ -76,8 +81,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     rt = runtime_of(config)
     data_dir = options.get(config, "data_dir")
-    source = DataSource(task.name, "dir" if data_dir else options.get(config, "data"),
-                        root=None if not data_dir else __import__("pathlib").Path(data_dir))
+    kind = "dir" if data_dir else options.get(config, "data")
+    # sample data lives beside the benchmark module, wherever that module is
+    root = Path(data_dir) if data_dir else Path(str(metafunc.module.__file__)).parent / "sample"
+    source = DataSource(task.name, kind, root=root)
     try:
         items = select(task.load(source), limit=options.get(config, "limit"),
                        per_category=options.get(config, "per_category"),
@@ -144,34 +151,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         source = rt.data.get(task.name)
         records = build(benchmark=task.name, model=rt.model_of(item),
                         item=item.callspec.params["item"],  # type: ignore[attr-defined]
-                        nodeid=item.nodeid, outcome=outcome, grades=item.stash.get(GRADES, []),
-                        results=item.stash.get(RESULTS, []), error=error,
+                        nodeid=item.nodeid, outcome=outcome, verdict=item.stash.get(VERDICT, None),
+                        results=item.stash.get(RESULTS, []),
+                        error=None if error is None else redact(error),
                         data=source.describe() if source else {},
                         baseline=item.stash.get(BASELINE, None))
         if outcome != "skipped":
-            item.user_properties.extend(to_properties(records))
+            item.user_properties.extend(junit_properties(records))
+            item.config.stash[SESSION].take(records)
     result = yield
     report: pytest.TestReport = result.get_result()  # type: ignore[attr-defined]
-    if (task is not None and report.when == "call" and report.failed and call.excinfo
+    if task is None or report.when not in ("setup", "call"):
+        return
+    if (report.when == "call" and report.failed and call.excinfo
             and call.excinfo.errisinstance(AssertionError)
             and item.config.getoption("tbstyle") == "auto"):
         message = str(call.excinfo.value).split("\n", 1)[0]
         base = item.stash.get(BASELINE, None)
         if base is not None and base["passed"]:
             message = f"regression vs {base['name']}: {message}"
-        report.longrepr = message
+        report.longrepr = redact(message)
+    elif isinstance(report.longrepr, str):
+        report.longrepr = redact(report.longrepr)
+    elif report.failed and report.longrepr is not None:
+        text = str(report.longrepr)
+        if redact(text) != text:
+            report.longrepr = redact(text)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
-    if report.when != "call" or config.option.verbose <= 0:
+    if report.when != "call" or config.option.verbose <= 0 or report.skipped:
         return None
-    records = [r for r in from_properties(report.user_properties)]
-    if not records or report.skipped:
+    props = dict(report.user_properties)
+    if "extracted" not in props:
         return None
-    got, want = records[0]["extracted"], records[0]["expected"]
+    got, want = props["extracted"], props["expected"]
     if report.passed:
-        return "passed", ".", (f"PASSED (got {got!r})", {"green": True})
-    return "failed", "F", (f"FAILED (got {got!r}, expected {want!r})", {"red": True})
+        return "passed", ".", (f"PASSED (got {got})", {"green": True})
+    if "message" in props:
+        return "failed", "F", (f"FAILED ({props['message']})", {"red": True})
+    return "failed", "F", (f"FAILED (got {got}, expected {want})", {"red": True})
 
 
 @pytest.hookimpl(trylast=True)
@@ -182,7 +201,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     rt = runtime_of(session.config)
     rt.close()
     if hasattr(session.config, "workerinput"):
+        if state.spool is not None:
+            state.spool.close()
         return
+    state.collect_spool()
     if state.finish() and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -203,4 +225,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         rt.close()
 
 
-__all__ = ["GRADES", "PROPERTY", "RESULTS", "RUNTIME", "runtime_of"]
+__all__ = ["BASELINE", "RESULTS", "RUNTIME", "VERDICT", "runtime_of"]

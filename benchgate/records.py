@@ -1,7 +1,8 @@
-"""Per-item records: built where the test ran, sent as JSON in ``user_properties``.
+"""Per-item records: built where the test ran, one per item and repeat (the items file's
+fields), carrying the item's reduced verdict (``passed``, ``item_score``) on every repeat.
 
-One record per item and repeat (SPEC §7 items file fields). They are JSON strings so they
-cross xdist's worker/controller channel unchanged; the controller aggregates them.
+They travel beside JUnit, not inside it (:mod:`benchgate.spool`); a testcase keeps only small
+readable properties (:func:`junit_properties`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchgate.grade import Grade
-from benchgate.task import Completion
+from benchgate.redact import redact, redact_obj
+from benchgate.task import Completion, Verdict
 
-PROPERTY = "benchgate"
+PROPERTY_LIMIT = 300
 
 
 def completions_of(result: Any) -> tuple[list[Completion], list[Completion]]:
@@ -45,10 +47,12 @@ def _sum_usage(completions: Sequence[Completion]) -> dict[str, int]:
     return total
 
 
-def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str, grades: Sequence[Grade],
-          results: Sequence[Any], data: dict[str, Any], error: str | None = None,
-          baseline: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The records of one test: one per repeat (one in all when it errored before grading)."""
+def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str,
+          verdict: Verdict | None, results: Sequence[Any], data: dict[str, Any],
+          error: str | None = None, baseline: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The records of one test: one per repeat (one in all when it errored before grading),
+    secrets redacted."""
+    grades: Sequence[Grade] = verdict.grades if verdict is not None else ()
     count = max(len(results), len(grades), 1)
     records = []
     for r in range(count):
@@ -58,6 +62,7 @@ def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str, g
         response: Any = [t.text for t in turns] if len(turns) > 1 else (last.text if last else None)
         reasoning = [t.reasoning for t in turns] if len(turns) > 1 else (
             last.reasoning if last else None)
+        fresh = [c for c in turns + judged if not c.cached]
         judge = None
         if judged:
             judge = {"score": grade.score if grade else None, "raw": [j.text for j in judged]
@@ -80,27 +85,35 @@ def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str, g
             "latency_s": round(sum(c.latency_s for c in turns + judged), 6) if turns else None,
             "usage": _sum_usage(turns),
             "cached": all(c.cached for c in turns) if turns else False,
+            "calls": len(fresh), "cache_hits": len(turns) + len(judged) - len(fresh),
+            "truncated": any(c.truncated for c in turns),
+            "finish_reason": last.finish_reason if last else None,
             "endpoint": last.endpoint if last else None,
             "error": error, "data": data, "baseline": baseline,
-            "passed": bool(grades[0].passed) if grades else None,
+            "message": error or (verdict.message if verdict is not None else None),
+            "passed": None if verdict is None or error else verdict.passed,
+            "item_score": None if verdict is None or error else verdict.score,
         })
-    return records
+    return [redact_obj(r) for r in records]
 
 
-def to_properties(records: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """``user_properties`` entries: the JSON records plus readable JUnit properties."""
-    props = [(PROPERTY, json.dumps(list(records), ensure_ascii=False))]
-    if records:
-        first = records[0]
-        props += [("score", json.dumps(first["score"])), ("expected", json.dumps(first["expected"])),
-                  ("extracted", json.dumps(first["extracted"]))]
+def _short(value: Any) -> str:
+    text = redact(json.dumps(value, ensure_ascii=False, default=str))
+    return text if len(text) <= PROPERTY_LIMIT else text[: PROPERTY_LIMIT - 3] + "..."
+
+
+def junit_properties(records: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Small readable JUnit properties of an item: its reduced outcome and score, and what
+    was expected and extracted (each at most a few hundred characters)."""
+    if not records:
+        return []
+    first = records[0]
+    outcome = first["outcome"] if first["outcome"] == "error" else (
+        "passed" if first.get("passed") else "failed")
+    props = [("outcome", outcome), ("score", _short(first.get("item_score"))),
+             ("expected", _short(first["expected"])), ("extracted", _short(first["extracted"]))]
+    if outcome != "passed" and first.get("message"):
+        text = redact(str(first["message"]))
+        props.append(("message", text if len(text) <= PROPERTY_LIMIT else
+                      text[: PROPERTY_LIMIT - 3] + "..."))
     return props
-
-
-def from_properties(props: Sequence[tuple[str, object]]) -> list[dict[str, Any]]:
-    """Inverse of :func:`to_properties` (other properties are ignored)."""
-    out: list[dict[str, Any]] = []
-    for name, value in props:
-        if name == PROPERTY and isinstance(value, str):
-            out.extend(json.loads(value))
-    return out

@@ -14,9 +14,9 @@ import pytest
 from benchgate import options
 from benchgate.aggregate import find_task, summarize
 from benchgate.baseline import compare
-from benchgate.records import from_properties
 from benchgate.report import evaluate_gates, run_info, summary_lines, write
 from benchgate.runtime import Runtime
+from benchgate.spool import Spool
 
 
 def _natural(text: str) -> list[Any]:
@@ -39,18 +39,41 @@ class Session:
         self.started = _now()
         self.t0 = time.perf_counter()
         self.report: dict[str, Any] | None = None
+        worker = getattr(config, "workerinput", None)
+        self.worker: str | None = worker.get("workerid") if worker else None
+        shared = runtime.shared.get("spool")
+        self.spool: Spool | None = Spool(Path(shared)) if self.worker and shared else None
 
     def pytest_sessionstart(self) -> None:
         """Mark the session start."""
         self.started = _now()
         self.t0 = time.perf_counter()
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Take the records of a finished test (here or from an xdist worker)."""
-        if report.when == "call" or (report.when == "setup" and report.failed):
-            for rec in from_properties(report.user_properties):
-                self.records.setdefault(rec.get("model") or "", {}).setdefault(
-                    rec["benchmark"], []).append(rec)
+    def start_spool(self) -> str:
+        """The controller's spool folder for xdist workers (made on first use)."""
+        if self.spool is None:
+            self.spool = Spool()
+        return str(self.spool.path)
+
+    def take(self, records: list[dict[str, Any]]) -> None:
+        """A finished test's records: spooled by a worker, kept by a serial run."""
+        if self.worker is not None:
+            if self.spool is not None:
+                self.spool.append(self.worker, records)
+            return
+        self._add(records)
+
+    def _add(self, records: list[dict[str, Any]]) -> None:
+        for rec in records:
+            self.records.setdefault(rec.get("model") or "", {}).setdefault(
+                rec["benchmark"], []).append(rec)
+
+    def collect_spool(self) -> None:
+        """Controller: read what the workers spooled, then remove the folder."""
+        if self.worker is None and self.spool is not None:
+            self._add(list(self.spool.read()))
+            self.spool.close()
+            self.spool = None
 
     def report_path(self, model: str) -> Path:
         """``--report`` (``{model}`` is replaced) or ``results/<model>/report.json``."""

@@ -2,22 +2,27 @@
 
 A benchmark is a test function decorated with its ``Task``::
 
-    TASK = Task(name="gsm8k", load=load_items, messages=build_messages, max_tokens=1024)
+    TASK = Task(name="gsm8k", load=load_items, messages=build_messages, grade=grade)
 
     @TASK
-    def test_gsm8k(item: Problem, response: Completion, record: Recorder) -> None: ...
+    def test_gsm8k(item: Problem, verdict: Verdict) -> None:
+        assert verdict.passed, verdict.message
 
 The plugin parametrizes ``item`` from ``Task.load`` (ids = the items' stable ids), starts every
-item's model calls as soon as collection finishes, and hands the test the finished result.
+item's model calls as soon as collection finishes, grades every repeat with ``Task.grade``,
+reduces them with ``Task.reduce`` and hands the test the item's :class:`Verdict`.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+from benchgate.grade import Grade
 
 if TYPE_CHECKING:
     from benchgate.data import DataSource
@@ -81,25 +86,61 @@ class Context(Protocol):
 
 Run = Callable[[Any, Context], Awaitable[Any]]
 Aggregate = Callable[[list[dict[str, Any]]], dict[str, Any]]
+GradeFn = Callable[[Any, Any], "Grade"]
+Reduce = Callable[[Sequence["Grade"]], "Grade"]
+Describe = Callable[[Any, "Verdict"], str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An item's reduced verdict: one :class:`Grade` per repeat, reduced by the task's rule.
+
+    Report, items file, snapshot and McNemar all use this one verdict per item; the test body
+    only asserts ``verdict.passed`` with ``verdict.message``.
+    """
+
+    passed: bool
+    score: float
+    grades: tuple[Grade, ...]
+    message: str
+    expected: Any = None
+    extracted: Any = None
+
+    @property
+    def repeats(self) -> int:
+        """How many repeats were graded."""
+        return len(self.grades)
 
 
 @dataclass(frozen=True)
 class Task:
     """A benchmark's declaration; see the module docstring.
 
-    ``run`` replaces the default single chat call (multi-turn and judged benchmarks);
-    ``aggregate`` maps the per-item records to ``{"metrics": {...}, "by_category": {...}}``
-    (optionally ``"score"`` and extra report keys) beyond the default mean of scores;
-    ``sim_reply(item, correct)`` or ``sim_key(item)`` let the simulator answer.
+    ``grade(item, result)`` grades one repeat (``result`` is a :class:`Completion` for
+    single-turn tasks, or what ``run`` returned) and ``reduce`` folds the repeats' grades into
+    the item's verdict (default :func:`benchgate.reduce.majority`: majority vote for pass/fail,
+    mean for scores). ``run`` replaces the default single chat call (multi-turn and judged
+    benchmarks); ``aggregate`` maps the per-repeat records to ``{"metrics": {...},
+    "by_category": {...}}`` (optionally ``"score"`` and extra report keys) beyond the default
+    mean of scores; ``metrics`` names every metric the aggregate reports besides ``metric``
+    (``fnmatch`` patterns allowed, e.g. ``"pass@*"``), so a threshold on an unknown metric is
+    refused before any call; ``pass_mark`` makes ``--pass-mark`` decide ``passed`` from a judge
+    score; ``describe(item, verdict)`` writes the failure line; ``sim_reply(item, correct)`` or
+    ``sim_key(item)`` let the simulator answer.
     """
 
     name: str
     load: Callable[[DataSource], Sequence[Any]]
+    grade: GradeFn
     messages: Callable[[Any], list[Message]] | None = None
     run: Run | None = None
+    reduce: Reduce | None = None
+    describe: Describe | None = None
     max_tokens: int = 1024
     metric: str = "accuracy"
+    metrics: tuple[str, ...] = ()
     proportion: bool = True
+    pass_mark: bool = False
     aggregate: Aggregate | None = None
     sim_reply: Callable[[Any, bool], str] | None = None
     sim_key: Callable[[Any], dict[str, list[str]]] | None = None
@@ -118,6 +159,11 @@ class Task:
         if self.messages is None:
             raise TypeError(f"task {self.name} needs either messages= or run=")
         return await ctx.chat(self.messages(item))
+
+    def knows_metric(self, name: str) -> bool:
+        """Whether a gate may name ``name`` (``score``, the headline or a declared metric)."""
+        return name in ("score", self.metric) or any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in self.metrics)
 
     def sim_answers(self, item: Any) -> dict[str, list[str]]:
         """Last user message -> [correct reply, wrong reply], for the simulator's answer key.

@@ -11,6 +11,7 @@ import pytest
 from xdist.scheduler import LoadScheduling
 
 from benchgate.runtime import Runtime
+from benchgate.session import Session
 
 
 class PartitionScheduling(LoadScheduling):
@@ -47,8 +48,9 @@ class PartitionScheduling(LoadScheduling):
 class XdistHooks:
     """Registered only when pytest-xdist is installed."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, session: Session) -> None:
         self.runtime = runtime
+        self.session = session
 
     def pytest_configure_node(self, node: Any) -> None:
         config = node.config
@@ -57,7 +59,7 @@ class XdistHooks:
                 or config.getoption("limit") or config.getoption("per_category")):
             # the controller merges workers' syrupy reports: it must not judge subsets unused
             config.option.disable_unused_snapshots = True
-        node.workerinput["benchgate"] = dict(self.runtime.shared)
+        node.workerinput["benchgate"] = {**self.runtime.shared, "spool": self.session.start_spool()}
         node.workerinput["benchgate_partition"] = node.config.getoption("dist") == "load"
 
     @pytest.hookimpl(tryfirst=True)

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.aggregate import mean_with_rates
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
-from benchgate.task import Completion
-from fixtures.model import Recorder
 from graders.aime import build_prompt, grade_aime
 
 HUB = Hub(repo="MathArena/aime_2025", split="train", revision="main")
@@ -71,14 +69,16 @@ def sim_reply(item: Problem, correct: bool) -> str:
     return f"Working through the problem step by step gives the result.\n\n\\boxed{{{value}}}"
 
 
-TASK = Task(name="aime2025", load=load_items, messages=build_messages, max_tokens=16384,
-            metric="accuracy",
+def grade(item: Problem, response: Completion) -> Grade:
+    """The final integer (last ``\\boxed{}``) against the answer; repeats reduce by majority."""
+    return grade_aime(response.text, item.answer)
+
+
+TASK = Task(name="aime2025", load=load_items, messages=build_messages, grade=grade,
+            max_tokens=16384, metric="accuracy", metrics=("boxed",),
             aggregate=partial(mean_with_rates, metric="accuracy", flags=("boxed",)), sim_reply=sim_reply)
 
 
 @TASK
-def test_aime2025(item: Problem, responses: list[Completion], record: Recorder) -> None:
-    grades = [grade_aime(r.text, item.answer) for r in responses]
-    first, right = record(grades), sum(g.passed for g in grades)
-    repeats = f" ({right}/{len(grades)} repeats right)" if len(grades) > 1 else ""
-    assert right * 2 > len(grades), f"AIME {item.id}: {first.message}{repeats}"
+def test_aime2025(item: Problem, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -25,11 +25,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.judging import ask_judge
-from benchgate.task import Completion, Context
-from fixtures.model import Recorder
+from benchgate.task import Context
 from graders.alpaca_eval import (
     aggregate_alpaca_eval,
     build_pairwise_messages,
@@ -119,14 +118,23 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-TASK = Task(name="alpaca_eval", load=load_items, run=run, max_tokens=2048, metric="lc_win_rate",
+def grade(item: Instruction, result: Judged) -> Grade:
+    """The judge's preference for the model's answer; passed = the model won."""
+    return grade_alpaca_eval(result.judgments[0].text, result.model_first, result.turns[0].text,
+                             item.reference)
+
+
+def describe(item: Instruction, verdict: Verdict) -> str:
+    """The failure line names the category."""
+    rep = next((g for g in verdict.grades if not g.passed), verdict.grades[0])
+    return f"alpaca_eval {item.id} ({item.category}): {rep.message}"
+
+
+TASK = Task(name="alpaca_eval", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=2048, metric="lc_win_rate", metrics=("win_rate", "win_rate_se"),
             proportion=False, aggregate=aggregate, sim_key=sim_key, needs_judge=True)
 
 
 @TASK
-def test_alpaca_eval(item: Instruction, results: list[Judged], record: Recorder) -> None:
-    grades = [grade_alpaca_eval(r.judgments[0].text, r.model_first, r.turns[0].text,
-                                item.reference) for r in results]
-    grade = record(grades)
-    won = sum(g.passed for g in grades) * 2 > len(grades)
-    assert won, f"AlpacaEval {item.id} ({item.category}): {grade.message}"
+def test_alpaca_eval(item: Instruction, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource, Hub
-from benchgate.task import Completion
-from fixtures.model import Recorder
 from graders.gsm8k import grade_gsm8k, reference_answer
 
 HUB = Hub(repo="openai/gsm8k", name="main", split="test",
@@ -56,11 +54,15 @@ def sim_reply(item: Problem, correct: bool) -> str:
     return f"Let's work it out step by step.\nThe final answer is {value}"
 
 
-TASK = Task(name="gsm8k", load=load_items, messages=build_messages, max_tokens=1024,
-            metric="accuracy", sim_reply=sim_reply)
+def grade(item: Problem, response: Completion) -> Grade:
+    """Exact numeric match of the final answer; repeats reduce by majority."""
+    return grade_gsm8k(response.text, item.answer)
+
+
+TASK = Task(name="gsm8k", load=load_items, messages=build_messages, grade=grade,
+            max_tokens=1024, metric="accuracy", sim_reply=sim_reply)
 
 
 @TASK
-def test_gsm8k(item: Problem, response: Completion, record: Recorder) -> None:
-    grade = record(grade_gsm8k(response.text, item.answer))
-    assert grade.passed, f"GSM8K {item.id}: {grade.message}"
+def test_gsm8k(item: Problem, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

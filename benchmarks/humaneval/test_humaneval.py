@@ -29,15 +29,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.aggregate import by_item
 from benchgate.data import DataSource, Hub
 from benchgate.errors import ConfigError, DataError, InfraError
-from benchgate.grade import Grade
 from benchgate.sandbox import ExecResult, run_many
-from benchgate.task import Completion, Context
-from fixtures.model import Recorder
-from graders.humaneval import build_program, extract_code, grade_humaneval, pass_at_k
+from benchgate.task import Context
+from graders.humaneval import build_program, extract_code, pass_at_k
 
 HUB = Hub(repo="openai/openai_humaneval", split="test",
           revision="7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544")
@@ -155,21 +153,24 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"metrics": metrics or {"pass@1": 0.0}, "executions": dict(sorted(ends.items()))}
 
 
-TASK = Task(name="humaneval", load=load_items, run=run, max_tokens=2048, metric="pass@1",
-            aggregate=aggregate, sim_key=sim_key)
+def grade(item: Problem, result: Executed) -> Grade:
+    """Passed when the dataset's tests pass against the sandboxed completion."""
+    ex = result.execution
+    return Grade(ex.passed, float(ex.passed), "pass", outcome(ex),
+                 {"status": ex.status, "completion": result.completion,
+                  "duration_s": round(ex.duration_s, 3)})
+
+
+def describe(item: Problem, verdict: Verdict) -> str:
+    """How the sample's run ended."""
+    return f"humaneval {item.id}: expected the tests to pass, got {verdict.extracted}"
+
+
+TASK = Task(name="humaneval", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=2048, metric="pass@1", metrics=("pass@*",), aggregate=aggregate,
+            sim_key=sim_key)
 
 
 @TASK
-def test_humaneval(item: Problem, results: list[Executed], record: Recorder) -> None:
-    ends = [outcome(r.execution) for r in results]
-    grades = [Grade(r.execution.passed, float(r.execution.passed), "pass", end,
-                    {"status": r.execution.status, "completion": r.completion,
-                     "duration_s": round(r.execution.duration_s, 3)})
-              for r, end in zip(results, ends, strict=True)]
-    record(grades)
-    summary = grade_humaneval([r.execution.passed for r in results], range(1, len(results) + 1),
-                              details=ends)
-    right, n = summary.metrics["c"], summary.metrics["n"]
-    tally = f" ({right}/{n} samples passed)" if n > 1 else ""
-    assert right * 2 > n, \
-        f"HumanEval {item.id}: expected the tests to pass, got {summary.detail or ends[0]}{tally}"
+def test_humaneval(item: Problem, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -20,12 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
-from benchgate.task import Completion
 from benchmarks.ifeval.simulate import follow, violate
-from fixtures.model import Recorder
 from graders.ifeval import aggregate_ifeval, build_checker, grade_ifeval
 from graders.ifeval_util import PUNKT_HINT, punkt_available
 
@@ -85,19 +83,25 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"metrics": {k: result[k] for k in METRICS}, "by_category": result["by_category"]}
 
 
-TASK = Task(name="ifeval", load=load_items, messages=build_messages, max_tokens=2048,
-            metric="prompt_level_strict_acc", aggregate=aggregate, sim_reply=sim_reply)
+def grade(item: Prompt, response: Completion) -> Grade:
+    """Every instruction checked strictly and loosely; passed = all followed (strict)."""
+    return grade_ifeval(response.text, item.instruction_ids, item.kwargs, item.prompt)
+
+
+def describe(item: Prompt, verdict: Verdict) -> str:
+    """Names the instructions not followed (strict, then loose)."""
+    rep = next((g for g in verdict.grades if not g.passed), verdict.grades[0])
+    loose = [i for i, ok in zip(item.instruction_ids, rep.metrics["inst_loose"], strict=True)
+             if not ok]
+    return (f"ifeval {item.id}: not followed: {', '.join(rep.extracted)} of "
+            f"{len(item.instruction_ids)} (loose: {', '.join(loose) or 'all followed'})")
+
+
+TASK = Task(name="ifeval", load=load_items, messages=build_messages, grade=grade,
+            describe=describe, max_tokens=2048, metric="prompt_level_strict_acc",
+            metrics=METRICS, aggregate=aggregate, sim_reply=sim_reply)
 
 
 @TASK
-def test_ifeval(item: Prompt, responses: list[Completion], record: Recorder) -> None:
-    grades = [grade_ifeval(r.text, item.instruction_ids, item.kwargs, item.prompt)
-              for r in responses]
-    first, right = record(grades), sum(g.passed for g in grades)
-    loose = [i for i, ok in zip(item.instruction_ids, first.metrics["inst_loose"], strict=True)
-             if not ok]
-    repeats = f"; {right}/{len(grades)} repeats followed all" if len(grades) > 1 else ""
-    assert right * 2 > len(grades), (
-        f"IFEval {item.id}: expected all {len(item.instruction_ids)} instructions followed, got "
-        f"{len(first.extracted)} not followed: {', '.join(first.extracted)} (loose: "
-        f"{', '.join(loose) or 'all followed'}{repeats})")
+def test_ifeval(item: Prompt, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

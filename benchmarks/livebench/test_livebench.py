@@ -29,13 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
-from benchgate.task import Completion
 from benchmarks.ifeval.simulate import follow, violate
 from benchmarks.livebench import release
-from fixtures.model import Recorder
 from graders.ifeval_util import PUNKT_HINT, punkt_available
 from graders.livebench import CATEGORIES, aggregate_livebench, grade_livebench
 from graders.livebench_reasoning import ZEBRA_NEW_FORMAT_DATE
@@ -172,8 +170,9 @@ def sim_reply(item: Question, correct: bool) -> str:
     return truth if correct else truth[: len(truth) // 2]  # tablereformat: or a cut-off table
 
 
-TASK = Task(name="livebench", load=load_items, messages=build_messages, max_tokens=4096,
-            metric="score", aggregate=aggregate_livebench, sim_reply=sim_reply)
+def grade(item: Question, response: Completion) -> Grade:
+    """The task's upstream scorer; passed = full credit."""
+    return grade_livebench(response.text, item.task, item.ground_truth, item.row)
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -181,11 +180,17 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def describe(item: Question, verdict: Verdict) -> str:
+    """Category, task, score, expected and extracted, each kept short."""
+    return (f"livebench {item.category}/{item.task} {item.id[:12]}: score {verdict.score:.3g}, "
+            f"expected {_short(verdict.expected)}, got {_short(verdict.extracted)}")
+
+
+TASK = Task(name="livebench", load=load_items, messages=build_messages, grade=grade,
+            describe=describe, max_tokens=4096, metric="score", metrics=("*",),
+            aggregate=aggregate_livebench, sim_reply=sim_reply)
+
+
 @TASK
-def test_livebench(item: Question, responses: list[Completion], record: Recorder) -> None:
-    grades = [grade_livebench(r.text, item.task, item.ground_truth, item.row) for r in responses]
-    first, full = record(grades), sum(g.passed for g in grades)
-    repeats = f"; {full}/{len(grades)} repeats at full credit" if len(grades) > 1 else ""
-    assert full * 2 > len(grades), (
-        f"LiveBench {item.category}/{item.task} {item.id[:12]}: score {first.score:.3g}, "
-        f"expected {_short(first.expected)}, got {_short(first.extracted)}{repeats}")
+def test_livebench(item: Question, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -25,12 +25,10 @@ from functools import partial
 from typing import Any
 
 import benchmarks.mmlu_pro as state
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.aggregate import mean_with_rates
 from benchgate.data import DataSource, Hub
 from benchgate.errors import ConfigError, DataError
-from benchgate.task import Completion
-from fixtures.model import Recorder
 from graders.mmlu_pro import LETTERS, build_prompt, grade_mmlu_pro
 
 REVISION = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
@@ -113,15 +111,22 @@ def sim_reply(item: Question, correct: bool) -> str:
     return f"Let's think step by step. Weighing the options carefully. The answer is ({letter})."
 
 
-TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, max_tokens=4000,
-            metric="accuracy",
+def grade(item: Question, response: Completion) -> Grade:
+    """The extracted letter against the answer; repeats reduce by majority."""
+    return grade_mmlu_pro(response.text, item.answer)
+
+
+def describe(item: Question, verdict: Verdict) -> str:
+    """The failure line names the category."""
+    return f"mmlu_pro {item.id} ({item.category}): {verdict.grades[0].message}"
+
+
+TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, grade=grade,
+            describe=describe, max_tokens=4000, metric="accuracy", metrics=("unextracted",),
             aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)),
             sim_reply=sim_reply)
 
 
 @TASK
-def test_mmlu_pro(item: Question, responses: list[Completion], record: Recorder) -> None:
-    grades = [grade_mmlu_pro(r.text, item.answer) for r in responses]
-    first, right = record(grades), sum(g.passed for g in grades)
-    repeats = f" ({right}/{len(grades)} repeats right)" if len(grades) > 1 else ""
-    assert right * 2 > len(grades), f"MMLU-Pro {item.id} ({item.category}): {first.message}{repeats}"
+def test_mmlu_pro(item: Question, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -18,13 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import pytest
-
-from benchgate import Task, options
+from benchgate import Grade, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.judging import ask_judge
 from benchgate.task import Completion, Context
-from fixtures.model import Recorder
 from graders.judge import parse_fastchat_rating
 from graders.mt_bench import build_judge_messages, grade_mt_bench, index_templates, select_template
 
@@ -99,15 +96,24 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             "by_turn": {t: statistics.fmean(v) for t, v in by_turn.items()}}
 
 
-TASK = Task(name="mt_bench", load=load_items, run=run, max_tokens=1024, metric="score",
-            proportion=False, aggregate=aggregate, needs_judge=True)
+def grade(item: Question, result: Judged) -> Grade:
+    """The mean of the two turns' ratings; ``--pass-mark`` decides passed."""
+    found = grade_mt_bench(statistics.fmean(result.ratings))
+    return replace(found, metrics={"turn1": result.ratings[0], "turn2": result.ratings[1]})
+
+
+def describe(item: Question, verdict: Verdict) -> str:
+    """Both turns' ratings against the pass mark."""
+    rep = next((g for g in verdict.grades if not g.passed), verdict.grades[0])
+    return (f"mt_bench {item.id} ({item.category}): judge rated {rep.metrics['turn1']:g} and "
+            f"{rep.metrics['turn2']:g}, expected {rep.expected}")
+
+
+TASK = Task(name="mt_bench", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=1024, metric="score", metrics=("turn1", "turn2"), proportion=False,
+            pass_mark=True, aggregate=aggregate, needs_judge=True)
 
 
 @TASK
-def test_mt_bench(item: Question, result: Judged, record: Recorder,
-                  pytestconfig: pytest.Config) -> None:
-    pass_mark = float(options.get(pytestconfig, "pass_mark"))
-    grade = grade_mt_bench(statistics.fmean(result.ratings), pass_mark)
-    grade = record(replace(grade, metrics={"turn1": result.ratings[0], "turn2": result.ratings[1]}))
-    assert grade.passed, (f"MT-Bench {item.id} ({item.category}): judge rated "
-                          f"{result.ratings[0]:g} and {result.ratings[1]:g}, below {pass_mark:g}")
+def test_mt_bench(item: Question, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -22,14 +22,11 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-import pytest
-
-from benchgate import Task, options
+from benchgate import Grade, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.errors import DataError
 from benchgate.judging import ask_judge
 from benchgate.task import Completion, Context
-from fixtures.model import Recorder
 from graders.mt_bench_101 import (
     aggregate_dialogues,
     build_turn_judge_messages,
@@ -144,18 +141,27 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             "ci95": [round(interval[0], 6), round(interval[1], 6)]}
 
 
-TASK = Task(name="mt_bench_101", load=load_items, run=run, max_tokens=2048, metric="score",
-            proportion=False, aggregate=aggregate, needs_judge=True, sim_key=sim_key)
+def grade(item: Dialogue, result: Judged) -> Grade:
+    """The lowest judged-turn rating; ``--pass-mark`` decides passed."""
+    found = grade_mt_bench_101(result.ratings)
+    return replace(found, metrics={**found.metrics, "turns": [t + 1 for t in item.judged],
+                                   "ability": item.ability})
+
+
+def describe(item: Dialogue, verdict: Verdict) -> str:
+    """Each judged turn's rating against the pass mark."""
+    rep = next((g for g in verdict.grades if not g.passed), verdict.grades[0])
+    ratings = ", ".join(f"turn {t}: {r:g}" for t, r in
+                        zip(rep.metrics["turns"], rep.metrics["turn_ratings"], strict=True))
+    return (f"mt_bench_101 {item.id} ({item.category}): expected lowest judged-turn rating "
+            f"{rep.expected}, got {rep.score:g} ({ratings})")
+
+
+TASK = Task(name="mt_bench_101", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=2048, metric="score", proportion=False, pass_mark=True,
+            aggregate=aggregate, needs_judge=True, sim_key=sim_key)
 
 
 @TASK
-def test_mt_bench_101(item: Dialogue, results: list[Judged], record: Recorder,
-                      pytestconfig: pytest.Config) -> None:
-    pass_mark = float(options.get(pytestconfig, "pass_mark"))
-    grades = [grade_mt_bench_101(r.ratings, pass_mark) for r in results]
-    grade = record([replace(g, metrics={**g.metrics, "turns": [t + 1 for t in item.judged],
-                                        "ability": item.ability}) for g in grades])
-    ratings = ", ".join(f"turn {t + 1}: {r:g}"
-                        for t, r in zip(item.judged, results[0].ratings, strict=True))
-    assert grade.passed, (f"MT-Bench-101 {item.id} ({item.category}): expected lowest judged-turn "
-                          f"rating >= {pass_mark:g}, got {grade.score:g} ({ratings})")
+def test_mt_bench_101(item: Dialogue, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -26,13 +26,12 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.aggregate import by_item
 from benchgate.data import DataSource
 from benchgate.judging import ask_judge
-from benchgate.task import Completion, Context, Message
+from benchgate.task import Context, Message
 from benchmarks.multiturn.cases import Case, cases_folder, load_folder
-from fixtures.model import Recorder
 from graders.multiturn import build_rubric_messages, example_replies, grade_multiturn, parse_prometheus
 
 
@@ -100,13 +99,24 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"metrics": metrics, "by_category": by_category}
 
 
-TASK = Task(name="multiturn", load=load_items, run=run, max_tokens=512, metric="score",
-            aggregate=aggregate, sim_key=sim_key, needs_judge=True)
+def grade(item: Case, result: Conversation) -> Grade:
+    """The final reply's checks (and rubric score, if any); majority over repeats."""
+    found = grade_multiturn(result.turns[-1].text, item.checks, result.judge_score,
+                            rubric=item.rubric is not None)
+    return replace(found, metrics={**found.metrics, "sub_ability": item.sub_ability})
+
+
+def describe(item: Case, verdict: Verdict) -> str:
+    """The failure line names the ability."""
+    rep = next((g for g in verdict.grades if not g.passed), verdict.grades[0])
+    return f"multiturn {item.id} ({item.ability}/{item.sub_ability}): {rep.message}"
+
+
+TASK = Task(name="multiturn", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=512, metric="score", metrics=("*",), aggregate=aggregate,
+            sim_key=sim_key, needs_judge=True)
 
 
 @TASK
-def test_multiturn(item: Case, result: Conversation, record: Recorder) -> None:
-    grade = grade_multiturn(result.turns[-1].text, item.checks, result.judge_score,
-                            rubric=item.rubric is not None)
-    grade = record(replace(grade, metrics={**grade.metrics, "sub_ability": item.sub_ability}))
-    assert grade.passed, f"multiturn {item.id} ({item.ability}/{item.sub_ability}): {grade.message}"
+def test_multiturn(item: Case, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

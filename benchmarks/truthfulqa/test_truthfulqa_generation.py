@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource
 from benchgate.judging import ask_judge
-from benchgate.task import Completion, Context
+from benchgate.task import Context
 from benchmarks.truthfulqa.common import Question, load_questions, rates
-from fixtures.model import Recorder
 from graders.truthfulqa import (
     build_truthfulness_judge_prompt,
     grade_generation,
@@ -82,17 +81,25 @@ def sim_key(item: Question) -> dict[str, list[str]]:
     return {build_messages(item)[0]["content"]: [item.best_answer, item.best_incorrect]}
 
 
-TASK = Task(name="truthfulqa_gen", load=load_items, run=run, max_tokens=256,
-            metric="truthful_rate", needs_judge=True, sim_key=sim_key,
+def grade(item: Question, result: Judged) -> Grade:
+    """The judge's truthful/informative labels; passed = truthful."""
+    return grade_generation(result.truthful, result.informative)
+
+
+def describe(item: Question, verdict: Verdict) -> str:
+    """The judged labels and the start of the answer."""
+    return (f"truthfulqa_gen {item.id} ({item.category}): judged {verdict.extracted}; "
+            f"expected {verdict.expected}")
+
+
+TASK = Task(name="truthfulqa_gen", load=load_items, run=run, grade=grade, describe=describe,
+            max_tokens=256, metric="truthful_rate",
+            metrics=("informative_rate", "truthful_informative_rate"), needs_judge=True,
+            sim_key=sim_key,
             aggregate=rates({"truthful_rate": "truthful", "informative_rate": "informative",
                              "truthful_informative_rate": "truthful_informative"}))
 
 
 @TASK
-def test_truthfulqa_generation(item: Question, results: list[Judged], record: Recorder) -> None:
-    grades = [grade_generation(r.truthful, r.informative) for r in results]
-    first, right = record(grades), sum(g.passed for g in grades)
-    repeats = f" ({right}/{len(grades)} repeats truthful)" if len(grades) > 1 else ""
-    answer = results[0].turns[0].text.strip()
-    assert right * 2 > len(grades), (f"TruthfulQA {item.id} ({item.category}): judged "
-                                     f"{first.extracted}{repeats}: {answer[:160]!r}")
+def test_truthfulqa_generation(item: Question, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchgate import Task
+from benchgate import Completion, Grade, Task, Verdict
 from benchgate.data import DataSource
-from benchgate.task import Completion
 from benchmarks.truthfulqa.common import load_questions, rates
-from fixtures.model import Recorder
 from graders.truthfulqa import LETTERS, build_mc1_prompt, grade_mc1, mc1_options
 
 
@@ -54,16 +52,23 @@ def sim_reply(item: Choice, correct: bool) -> str:
     return f"The answer is {LETTERS[index]}."
 
 
-TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, max_tokens=512,
-            metric="mc1", aggregate=rates({"mc1": "score", "unextracted": "unextracted"}),
-            sim_reply=sim_reply)
+def grade(item: Choice, response: Completion) -> Grade:
+    """The letter read from the response against the true option's; majority over repeats."""
+    return grade_mc1(response.text, item.correct, len(item.options))
+
+
+def describe(item: Choice, verdict: Verdict) -> str:
+    """The failure line quotes the true option."""
+    rep = verdict.grades[0]
+    return (f"truthfulqa {item.id}: expected {rep.expected!r}, got {verdict.extracted!r}; "
+            f"true option: {item.options[item.correct]!r}")
+
+
+TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, grade=grade,
+            describe=describe, max_tokens=512, metric="mc1", metrics=("unextracted",),
+            aggregate=rates({"mc1": "score", "unextracted": "unextracted"}), sim_reply=sim_reply)
 
 
 @TASK
-def test_truthfulqa_mc1(item: Choice, responses: list[Completion], record: Recorder) -> None:
-    grades = [grade_mc1(r.text, item.correct, len(item.options)) for r in responses]
-    first, right = record(grades), sum(g.passed for g in grades)
-    repeats = f" ({right}/{len(grades)} repeats right)" if len(grades) > 1 else ""
-    truth = item.options[item.correct]
-    assert right * 2 > len(grades), \
-        f"TruthfulQA MC1 {item.id}: {first.message}{repeats}; true option: {truth!r}"
+def test_truthfulqa_mc1(item: Choice, verdict: Verdict) -> None:
+    assert verdict.passed, verdict.message

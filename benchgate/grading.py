@@ -1,0 +1,96 @@
+"""Grading every repeat of an item and reducing the grades to the item's :class:`Verdict`.
+
+The plugin calls :func:`verdict_of` once per item with the results of all repeats, so no
+benchmark can grade only the first. Reducers (``Task.reduce``) fold per-repeat grades:
+
+- :func:`majority` (default): passed when more than half the repeats passed; score = mean.
+- :func:`any_pass`: passed when any repeat passed (pass@k-style); score = mean.
+- :func:`all_pass`: passed only when every repeat passed; score = mean.
+
+The representative grade (whose ``expected``/``extracted`` the verdict shows) is the first
+repeat whose outcome agrees with the reduced one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from benchgate.grade import Grade
+from benchgate.records import completions_of
+from benchgate.task import Task, Verdict
+
+
+def _reduced(grades: Sequence[Grade], passed: bool) -> Grade:
+    score = statistics.fmean(float(g.score) for g in grades)
+    rep = next((g for g in grades if g.passed == passed), grades[0])
+    return replace(rep, passed=passed, score=score)
+
+
+def majority(grades: Sequence[Grade]) -> Grade:
+    """Majority vote for pass/fail, mean for the score."""
+    return _reduced(grades, sum(g.passed for g in grades) * 2 > len(grades))
+
+
+def any_pass(grades: Sequence[Grade]) -> Grade:
+    """Passed when any repeat passed (what pass@k counts); mean score."""
+    return _reduced(grades, any(g.passed for g in grades))
+
+
+def all_pass(grades: Sequence[Grade]) -> Grade:
+    """Passed only when every repeat passed; mean score."""
+    return _reduced(grades, all(g.passed for g in grades))
+
+
+def _empty_note(result: Any) -> str | None:
+    turns, _ = completions_of(result)
+    last = turns[-1] if turns else None
+    if last is None:
+        return None
+    if last.truncated:
+        return f"response truncated at the size cap, finish_reason={last.finish_reason}"
+    if not last.text.strip():
+        return f"empty response, finish_reason={last.finish_reason}"
+    return None
+
+
+def default_message(task: Task, item: Any, verdict: Verdict) -> str:
+    """``<benchmark> <id>: expected X, got Y`` plus a repeat tally."""
+    rep = replace(verdict.grades[0], expected=verdict.expected, extracted=verdict.extracted)
+    return f"{task.name} {getattr(item, 'id', '')}: {rep.message}"
+
+
+def tally(verdict: Verdict) -> str:
+    """`` (2/3 repeats passed)`` when there were several repeats."""
+    if verdict.repeats < 2:
+        return ""
+    right = sum(g.passed for g in verdict.grades)
+    return f" ({right}/{verdict.repeats} repeats passed)"
+
+
+def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) -> Verdict:
+    """Grade every repeat's result, reduce them, and write the failure line."""
+    grades = []
+    for result in results:
+        grade = task.grade(item, result)
+        if task.pass_mark:
+            grade = replace(grade, passed=float(grade.score) >= pass_mark,
+                            expected=f">= {pass_mark:g}")
+        grades.append(grade)
+    if not grades:
+        raise ValueError(f"{task.name} {getattr(item, 'id', '')}: nothing to grade")
+    reduced = (task.reduce or majority)(grades)
+    verdict = Verdict(passed=bool(reduced.passed), score=float(reduced.score),
+                      grades=tuple(grades), message="", expected=reduced.expected,
+                      extracted=reduced.extracted)
+    index = next((i for i, g in enumerate(grades) if g.passed == verdict.passed), 0)
+    note = _empty_note(results[index])
+    if note is not None and not verdict.passed:
+        message = f"{task.name} {getattr(item, 'id', '')}: {note}"
+    elif task.describe is not None:
+        message = task.describe(item, verdict)
+    else:
+        message = default_message(task, item, verdict)
+    return replace(verdict, message=message + tally(verdict))

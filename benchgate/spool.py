@@ -1,0 +1,50 @@
+"""Per-item records from xdist workers to the controller, beside JUnit rather than inside it.
+
+The controller makes a spool folder and hands its path to every worker (``workerinput``);
+each worker appends one JSON line per finished test to its own file, flushed at once, so the
+controller reads every record, exactly once, when the workers are done (even after Ctrl-C or
+a crashed worker: what was written stays). A serial run keeps its records in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+
+class Spool:
+    """A folder of ``<worker>.jsonl`` files."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.owner = path is None
+        self.path = Path(tempfile.mkdtemp(prefix="benchgate-spool-")) if path is None else path
+        self._out: IO[str] | None = None
+
+    def append(self, worker: str, records: Sequence[dict[str, Any]]) -> None:
+        """Write one test's records as one line (a reader never sees half of a test)."""
+        if self._out is None:
+            self._out = open(self.path / f"{worker}.jsonl", "a", encoding="utf-8")
+        self._out.write(json.dumps(list(records), ensure_ascii=False) + "\n")
+        self._out.flush()
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """Every record written so far by any worker (a torn last line is skipped)."""
+        for file in sorted(self.path.glob("*.jsonl")):
+            with open(file, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        yield from json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+
+    def close(self) -> None:
+        """Close this process's file; the owner (controller) removes the folder."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self.owner:
+            shutil.rmtree(self.path, ignore_errors=True)
