@@ -145,8 +145,9 @@ def _read_yaml(path: Path) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{at} malformed YAML: {getattr(exc, 'problem', exc)}") from None
+        at = f" line {mark.line + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{at} malformed YAML: {problem}") from None
     finally:
         loader.dispose()
 
