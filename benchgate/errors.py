@@ -1,5 +1,7 @@
 """Exception types that separate infrastructure trouble from model failures."""
 
+from __future__ import annotations
+
 
 class BenchgateError(Exception):
     """Base class for benchgate's own errors."""
@@ -15,3 +17,24 @@ class DataError(ConfigError):
 
 class InfraError(BenchgateError):
     """Endpoint or judge failure after retries: the item is an error, never a model failure."""
+
+
+class EndpointDown(InfraError):
+    """Every endpoint of a pool failed several consecutive requests at the connection level:
+    the pool refuses further calls at once instead of retrying into a dead server.
+
+    ``endpoints`` are the base URLs, ``failures`` the consecutive connection failures seen
+    (all endpoints together)."""
+
+    def __init__(self, endpoints: tuple[str, ...] | list[str], failures: int,
+                 detail: str = "") -> None:
+        self.endpoints = tuple(endpoints)
+        self.failures = failures
+        self.detail = detail
+        noun = "endpoint" if len(self.endpoints) == 1 else "endpoints"
+        message = (f"{noun} {', '.join(self.endpoints)} down after {failures} connection "
+                   f"failure{'s' if failures != 1 else ''}")
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+    def __reduce__(self) -> tuple[type[EndpointDown], tuple[tuple[str, ...], int, str]]:
+        return (type(self), (self.endpoints, self.failures, self.detail))

@@ -2,7 +2,9 @@
 
 ``/v1/chat/completions`` answers a registered benchmark item correctly with probability
 ``accuracy``, deterministically per (item, seed); answers judge prompts in the judge's format;
-injects latency and faults (429 with Retry-After, 500, dropped connection) on request.
+injects latency and faults on request: 429 with Retry-After, 500, dropped connections, and
+200s that are not chat completions (``null-content``, ``error-object``, ``empty-choices``,
+``not-json``, ``text-choice``), each a kind of :data:`FAULTS`.
 The answer key arrives over HTTP (``POST /sim/register``, from the plugin after collection) so
 the server knows nothing of benchmarks. ``GET /sim/stats`` counts requests for the tests.
 """
@@ -21,7 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
-FAULTS = ("429", "500", "drop")
+FAULTS = ("429", "500", "drop", "null-content", "error-object", "empty-choices", "not-json",
+          "text-choice")
+"""Every fault kind ``--faults`` accepts."""
+DEFAULT_FAULTS = ("429", "500", "drop")
+"""What ``--fail-rate`` injects unless ``--faults`` says otherwise."""
 
 
 @dataclass
@@ -31,7 +37,7 @@ class SimConfig:
     accuracy: float = 0.7
     latency_ms: float = 0.0
     fail_rate: float = 0.0
-    faults: tuple[str, ...] = FAULTS
+    faults: tuple[str, ...] = DEFAULT_FAULTS
     seed: int = 0
     served_model: str = "sim"
     capacity: int = 0  # > 0: more requests in flight than this get 429
@@ -125,9 +131,11 @@ async def chat(request: web.Request) -> web.StreamResponse:
                                          headers={"retry-after-ms": "20", "retry-after": "1"})
             if fault == "500":
                 return web.json_response({"error": {"message": "internal error"}}, status=500)
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=500)
+            if fault == "drop":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
+            return _bad_200(fault, body, state)
         messages = body.get("messages") or []
         seed = body.get("seed")
         text = reply_for(state, messages, 0 if seed is None else int(seed))
@@ -146,6 +154,27 @@ async def chat(request: web.Request) -> web.StreamResponse:
                       "total_tokens": prompt_tokens + completion_tokens}})
     finally:
         state.stats["inflight"] -= 1
+
+
+def _bad_200(fault: str, body: dict[str, Any], state: SimState) -> web.Response:
+    """A 200 that is not a usable chat completion (what broken proxies and servers send)."""
+    head = {"id": f"chatcmpl-sim-{state.stats['requests']}", "object": "chat.completion",
+            "created": int(time.time()), "model": body.get("model", state.config.served_model)}
+    if fault == "null-content":
+        return web.json_response({**head, "choices": [{
+            "index": 0, "message": {"role": "assistant", "content": None},
+            "finish_reason": "stop"}]})
+    if fault == "error-object":
+        return web.json_response({"error": {"message": "upstream failure",
+                                            "type": "server_error", "code": 500}})
+    if fault == "empty-choices":
+        return web.json_response({**head, "choices": []})
+    if fault == "not-json":
+        return web.Response(text="<html><body>502 Bad Gateway</body></html>",
+                            content_type="text/html")
+    # text-choice: a /v1/completions-shaped answer to a chat request
+    return web.json_response({**head, "object": "text_completion", "choices": [{
+        "index": 0, "text": "I am a completions answer.", "finish_reason": "stop"}]})
 
 
 async def models(request: web.Request) -> web.Response:
@@ -192,8 +221,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accuracy", "--sim-accuracy", type=float, default=0.7)
     parser.add_argument("--latency-ms", "--sim-latency-ms", type=float, default=0.0)
     parser.add_argument("--fail-rate", "--sim-fail-rate", type=float, default=0.0)
-    parser.add_argument("--faults", default=",".join(FAULTS),
-                        help="comma-separated fault kinds to inject: 429,500,drop")
+    parser.add_argument("--faults", "--sim-faults", default=",".join(DEFAULT_FAULTS),
+                        help="comma-separated fault kinds --fail-rate injects, of "
+                             f"{','.join(FAULTS)} (default {','.join(DEFAULT_FAULTS)})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--served-model", default="sim")
     parser.add_argument("--capacity", type=int, default=0,
@@ -208,6 +238,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     bad = [f for f in faults if f not in FAULTS]
     if bad:
         raise SystemExit(f"benchgate sim: unknown fault kind {bad[0]!r} (valid: {', '.join(FAULTS)})")
+    if not faults:
+        raise SystemExit(f"benchgate sim: --faults names no fault kind (valid: {', '.join(FAULTS)})")
     return SimConfig(accuracy=args.accuracy, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
                      faults=faults, seed=args.seed, served_model=args.served_model,
                      capacity=args.capacity, reasoning=args.reasoning)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,16 @@ from benchgate.errors import InfraError
 
 
 class SimProcess:
-    """A ``python -m benchgate.sim`` child on a free port."""
+    """A ``python -m benchgate.sim`` child on a free port.
+
+    ``faults`` chooses the fault kinds ``fail_rate`` injects (see :data:`benchgate.sim.FAULTS`;
+    ``None``: the simulator's default, 429, 500 and dropped connections)."""
 
     def __init__(self, accuracy: float, latency_ms: float, fail_rate: float,
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, faults: Sequence[str] | None = None) -> None:
         cmd = [sys.executable, "-m", "benchgate.sim", "--port", "0", "--accuracy", str(accuracy),
-               "--latency-ms", str(latency_ms), "--fail-rate", str(fail_rate), *(extra or [])]
+               "--latency-ms", str(latency_ms), "--fail-rate", str(fail_rate),
+               *(["--faults", ",".join(faults)] if faults is not None else []), *(extra or [])]
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
