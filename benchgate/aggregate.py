@@ -121,12 +121,13 @@ def mean_with_rates(records: list[dict[str, Any]], metric: str,
 
 
 def summarize(records: list[dict[str, Any]], task: Task | None, metric: str) -> dict[str, Any]:
-    """A benchmark's report section (without ``run``)."""
+    """A benchmark's report section (without ``run``): counts use each item's reduced verdict,
+    metrics the task's aggregate over every graded repeat."""
     items = by_item(records)
     errors = sum(1 for recs in items.values() if any(r["outcome"] == "error" for r in recs))
     graded = [r for r in records if r["outcome"] != "error"]
     passed = sum(1 for recs in items.values()
-                 if recs[0]["test_outcome"] == "passed" and all(r["outcome"] != "error" for r in recs))
+                 if recs[0].get("passed") and all(r["outcome"] != "error" for r in recs))
     agg = task.aggregate(graded) if task and task.aggregate and graded else \
         default_aggregate(graded, metric)
     metrics = dict(agg.get("metrics", {}))
@@ -136,21 +137,28 @@ def summarize(records: list[dict[str, Any]], task: Task | None, metric: str) -> 
         ci = wilson(score, n)
     else:
         ci = mean_interval(list(item_scores(graded).values()))
-    latencies = [r["latency_s"] for r in graded if r.get("latency_s") is not None]
+    fresh = [r for r in graded if not r.get("cached")]
+    timed = fresh or graded  # a run served from the cache shows the latency recorded then
+    latencies = [r["latency_s"] for r in timed if r.get("latency_s") is not None]
     usage: dict[str, int] = defaultdict(int)
     for r in graded:
         for key, value in (r.get("usage") or {}).items():
             usage[key] += int(value)
-    busy = sum(r["latency_s"] for r in graded if r.get("latency_s") and r.get("usage"))
+    fresh_tokens = sum(int((r.get("usage") or {}).get("completion_tokens", 0)) for r in timed)
+    busy = sum(r["latency_s"] for r in timed if r.get("latency_s") and r.get("usage"))
     section = {
         "n": n, "passed": passed, "failed": n - passed, "errors": errors,
         "score": score, "metric": metric, "ci95": [round(ci[0], 6), round(ci[1], 6)],
         "metrics": metrics, "by_category": agg.get("by_category", {}),
         "latency_s": {"p50": round(percentile(latencies, 0.5), 6),
                       "p95": round(percentile(latencies, 0.95), 6)},
+        "latency_source": "measured" if fresh else ("recorded" if graded else None),
         "usage": dict(usage),
-        "tokens_per_s": round(usage.get("completion_tokens", 0) / busy, 3) if busy else None,
+        "tokens_per_s": round(fresh_tokens / busy, 3) if busy else None,
         "cached": sum(1 for r in graded if r.get("cached")),
+        "cache": {"hits": sum(int(r.get("cache_hits") or 0) for r in records),
+                  "calls": sum(int(r.get("calls") or 0) for r in records)},
+        "truncated": sum(1 for r in graded if r.get("truncated")),
     }
     for key, value in agg.items():
         if key not in ("metrics", "by_category", "score"):

@@ -3,48 +3,23 @@ terminal summary table."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import benchgate
-from benchgate.data import REPO_ROOT
 
-ITEM_FIELDS = ("benchmark", "model", "id", "nodeid", "repeat", "outcome", "score", "metrics", "category",
-               "messages", "response", "reasoning", "expected", "extracted", "judge",
-               "latency_s", "usage", "cached", "endpoint", "error")
+SUITE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def git_sha() -> str | None:
     """The suite's git commit, if it runs from a checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=SUITE_ROOT, capture_output=True,
                              text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    """An existing report, or an empty one when absent or unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("schema_version") == 1:
-            return data
-    except (OSError, json.JSONDecodeError):
-        pass
-    return {"schema_version": 1, "model": {}, "benchmarks": {}, "gates": []}
 
 
 def evaluate_gates(thresholds: dict[str, float], benchmarks: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,21 +41,6 @@ def evaluate_gates(thresholds: dict[str, float], benchmarks: dict[str, Any]) -> 
     return gates
 
 
-def write(path: Path, model: dict[str, Any], sections: dict[str, dict[str, Any]],
-          records: dict[str, list[dict[str, Any]]], gates: list[dict[str, Any]]) -> dict[str, Any]:
-    """Merge ``sections`` into the report at ``path`` and write the items files beside it."""
-    report = load_report(path)
-    report["model"] = model
-    report["benchmarks"].update(sections)
-    kept = [g for g in report.get("gates", []) if g["key"].split(".")[0] not in sections]
-    report["gates"] = kept + gates
-    _atomic_write(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    for bench, recs in records.items():
-        lines = [json.dumps({k: r.get(k) for k in ITEM_FIELDS}, ensure_ascii=False) for r in recs]
-        _atomic_write(path.parent / f"{bench}.items.jsonl", "\n".join(lines) + "\n")
-    return report
-
-
 def run_info(started: str, finished: str, data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """The ``run`` block of a benchmark section."""
     return {"started_at": started, "finished_at": finished,
@@ -97,12 +57,23 @@ def summary_lines(sections: dict[str, dict[str, Any]], gates: list[dict[str, Any
     head = ("benchmark", "n", "metric", "score", "95% CI", "errors", "p50 s", "tok/s")
     rows = [head]
     for name, s in sections.items():
+        mark = "*" if s.get("latency_source") == "recorded" else ""
         rows.append((name, str(s["n"]), s["metric"], _fmt(s["score"]),
                      f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", str(s["errors"]),
-                     _fmt(s["latency_s"]["p50"]), _fmt(s.get("tokens_per_s"), 1)))
+                     _fmt(s["latency_s"]["p50"]) + mark, _fmt(s.get("tokens_per_s"), 1) + mark))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if any(s.get("latency_source") == "recorded" for s in sections.values()):
+        lines.append("* latency and tok/s recorded when the cached responses were made, not "
+                     "measured now")
+    calls = sum(s.get("cache", {}).get("calls", 0) for s in sections.values())
+    hits = sum(s.get("cache", {}).get("hits", 0) for s in sections.values())
+    lines.append(f"calls: {calls} made, {hits} from cache")
+    truncated = sum(s.get("truncated", 0) for s in sections.values())
+    if truncated:
+        lines.append(f"{truncated} response(s) truncated at the response-size cap (flagged in "
+                     "the items file)")
     for name, s in sections.items():
         cmp = s.get("baseline")
         if cmp:

@@ -5,49 +5,25 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchgate import options
+from benchgate import fingerprint, options
 from benchgate.cache import Cache
 from benchgate.client import EndpointPool
-from benchgate.config import ModelSpec, check_url, load_models_file, parse_threshold, pick
+from benchgate.config import ModelSpec, parse_threshold
 from benchgate.data import DataSource
 from benchgate.errors import ConfigError, InfraError
+from benchgate.resolve import Resolver
+from benchgate.responses import load_responses
 from benchgate.scheduler import CallContext, Caller, Counters, LoopThread
-from benchgate.simproc import SimProcess, post_json, sim_root
+from benchgate.simproc import post_json, sim_root
 from benchgate.task import Task, task_of
 
 DEFAULT_SAMPLING = {"temperature": 0.0}
-
-
-def _slug(url: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[-1]).strip("-")
-
-
-def load_responses(path: Path) -> dict[str, list[str]]:
-    """``--responses`` JSONL: ``{"id", "response"}`` or ``{"id", "responses": [...]}``."""
-    out: dict[str, list[str]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"--responses {path}: {exc.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            texts = row["responses"] if "responses" in row else [row["response"]]
-            out[str(row["id"])] = [str(t) for t in texts]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ConfigError(f"--responses {path}:{n}: expected a JSON object with 'id' and "
-                              "'response' (or 'responses')") from None
-    return out
 
 
 class Runtime:
@@ -59,22 +35,24 @@ class Runtime:
         self.shared: dict[str, Any] = dict(worker.get("benchgate") or {}) if worker else {}
         self.workerid: str | None = worker.get("workerid") if worker else None
         self.workercount = int(worker.get("workercount", 1)) if worker else 1
-        self.sim: SimProcess | None = None
-        self._models_file: Any = None
         self.repeats = max(1, int(options.get(config, "repeats")))
+        if options.get(config, "repeats") is not None and int(options.get(config, "repeats")) < 1:
+            raise ConfigError(f"--repeats {options.get(config, 'repeats')}: use 1 or more")
         self.responses: dict[str, list[str]] | None = None
         if options.get(config, "responses"):
             self.responses = load_responses(Path(options.get(config, "responses")))
+        self.resolver = Resolver(config, self.shared, replay=self.responses is not None)
         names: list[str | None] = list(options.model_names(config))
         self.models: dict[str, ModelSpec] = {}
         for name in [*names] or [None]:
-            spec = self._resolve_model(name)
+            spec = self.resolver.model(name)
             if spec is not None:
                 self.models[spec.name] = spec
         if len(self.models) > 1 and (options.get(config, "endpoint") or self.responses):
             raise ConfigError("several --model values need a models file (not --endpoint or "
                               "--responses)")
-        self.judge = self._resolve_judge()
+        self.judge = self.resolver.judge(self.models)
+        self.fingerprints: dict[str, dict[str, Any]] = dict(self.shared.get("fingerprints") or {})
         self.cli_thresholds: dict[str, float] = {}
         for text in options.get(config, "threshold") or []:
             key, minimum = parse_threshold(text)
@@ -110,64 +88,6 @@ class Runtime:
         assert self.model is not None
         return str(name) if name else self.model.name
 
-    # -- resolution -------------------------------------------------------------------------
-    def _file(self) -> Any:
-        if self._models_file is None:
-            path = Path(options.get(self.config, "models_file") or "models.yaml")
-            if not path.exists():
-                raise ConfigError(f"models file {path} not found (pass --models-file PATH, "
-                                  "--endpoint URL, or --model sim)")
-            self._models_file = load_models_file(path)
-        return self._models_file
-
-    def _start_sim(self) -> str:
-        if "sim_url" in self.shared:
-            return str(self.shared["sim_url"])
-        get = options.get
-        self.sim = SimProcess(get(self.config, "sim_accuracy"), get(self.config, "sim_latency_ms"),
-                              get(self.config, "sim_fail_rate"))
-        self.shared["sim_url"] = self.sim.url
-        return self.sim.url
-
-    def _resolve_model(self, name: str | None) -> ModelSpec | None:
-        endpoint = options.get(self.config, "endpoint")
-        if self.responses is not None:
-            return ModelSpec(name=name or "responses", endpoints=(), served=name,
-                             source="--responses")
-        if endpoint:
-            url = check_url(endpoint, "--endpoint")
-            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
-                             source="--endpoint")
-        if name is None:
-            return None
-        if name == "sim":
-            return ModelSpec(name="sim", endpoints=(self._start_sim(),), served="sim",
-                             source="simulator")
-        spec: ModelSpec = pick("model", name, self._file().models, self._file().path)
-        return spec
-
-    def _resolve_judge(self) -> ModelSpec | None:
-        endpoint = options.get(self.config, "judge_endpoint")
-        name = options.get(self.config, "judge")
-        if endpoint:
-            url = check_url(endpoint, "--judge-endpoint")
-            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
-                             source="--judge-endpoint")
-        if name is None and self._models_file is None:
-            path = Path(options.get(self.config, "models_file") or "models.yaml")
-            if path.exists():
-                name = self._file().defaults.get("judge")
-        if name is None and options.model_names(self.config) == ["sim"] \
-                and not options.get(self.config, "endpoint"):
-            name = "sim"  # the simulator judges its own answers unless told otherwise
-        if name is None:
-            return None
-        if name == "sim":
-            return ModelSpec(name="sim", endpoints=(self._start_sim(),), served="sim",
-                             format=None, source="simulator")
-        spec: ModelSpec = pick("judge", name, self._file().judges, self._file().path)
-        return spec
-
     # -- network ----------------------------------------------------------------------------
     @property
     def loop(self) -> LoopThread:
@@ -178,15 +98,22 @@ class Runtime:
     def pool(self, spec: ModelSpec) -> EndpointPool:
         """The endpoint pool of ``spec`` (created on the loop, where its semaphores live)."""
         if spec.name + spec.source not in self._pools:
-            raw = options.get(self.config, "concurrency") if self.config.getoption(
+            cli = self.config.getoption
+            raw = options.get(self.config, "concurrency") if cli(
                 "concurrency") is not None or spec.concurrency is None else spec.concurrency
             adaptive = str(raw) == "auto"
             conc = 4 if adaptive else max(1, math.ceil(int(raw) / self.workercount))
-            timeout = float(options.get(self.config, "request_timeout"))
-            retries = int(options.get(self.config, "max_retries"))
+            timeout = float(options.get(self.config, "request_timeout")
+                            if cli("request_timeout") is not None or spec.request_timeout is None
+                            else spec.request_timeout)
+            retries = int(options.get(self.config, "max_retries")
+                          if cli("max_retries") is not None or spec.max_retries is None
+                          else spec.max_retries)
+            cap = {} if spec.max_response_bytes is None else {
+                "max_response_bytes": spec.max_response_bytes}
 
             async def make() -> EndpointPool:
-                return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive)
+                return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive, **cap)
 
             self._pools[spec.name + spec.source] = self.loop.run(make())
         return self._pools[spec.name + spec.source]
@@ -205,11 +132,19 @@ class Runtime:
                 raise ConfigError(f"{spec.name} endpoint unreachable: {exc} (is the server "
                                   "running? check --endpoint / the models file)") from None
             served = spec.served if spec.served in ids else (ids[0] if ids else spec.served)
+            key = "" if kind == "judge" else spec.name
             if kind == "judge":
                 self.judge_served = self.shared["judge_served"] = served
             else:
                 self.served[spec.name] = served
                 self.shared["served"] = dict(self.served)
+            if spec.source == "simulator":
+                found = fingerprint.make({"id": "sim", **self.resolver.sim_settings()}, {})
+            else:
+                found = self.loop.run(fingerprint.fetch(spec.endpoints[0], served, spec.api_key),
+                                      timeout=60)
+            self.fingerprints[key] = found
+            self.shared["fingerprints"] = dict(self.fingerprints)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
         """Request parameters the user set (temperature 0 unless told otherwise), ``--seed``;
@@ -226,12 +161,17 @@ class Runtime:
         """A :class:`Caller` for the scheduler, with the cache identity and sampling defaults."""
         if spec is None:
             return None
-        user = self.sampling(spec)
+        user = self.sampling(spec) if kind == "model" else dict(spec.sampling)
         params = {k: v for k, v in DEFAULT_SAMPLING.items() if k not in user}
-        identity = {"name": spec.name, "served": served or spec.served, "revision": spec.revision}
+        key = "" if kind == "judge" else spec.name
+        identity = {"name": spec.name, "served": served or spec.served, "revision": spec.revision,
+                    "fingerprint": (self.fingerprints.get(key) or {}).get("digest")}
+        if spec.system:
+            identity["system"] = spec.system
         live = spec.endpoints and (kind == "judge" or self.responses is None)
         pool = self.pool(spec) if live else None
-        return Caller(pool=pool, identity=identity, params=params, kind=kind, user=user)
+        return Caller(pool=pool, identity=identity, params=params, kind=kind, user=user,
+                      system=spec.system)
 
     # -- items ------------------------------------------------------------------------------
     def _ensure_callers(self) -> None:
@@ -323,8 +263,7 @@ class Runtime:
             self._pools.clear()
             self._callers = None
         self.cache.close()
-        if self.sim is not None:
-            self.sim.stop()
+        self.resolver.stop()
 
 
 def _settle(fut: concurrent.futures.Future[list[Any]], task: asyncio.Future[list[Any]]) -> None:

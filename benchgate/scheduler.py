@@ -78,6 +78,7 @@ class Caller:
     params: dict[str, Any]
     kind: str  # "model" | "judge"
     user: dict[str, Any] = field(default_factory=dict)  # models file / --seed: wins over the task
+    system: str | None = None  # the models file's system prompt, sent first on every request
 
 
 class CallContext:
@@ -116,6 +117,8 @@ class CallContext:
     async def _call(self, caller: Caller, messages: Sequence[Message],
                     overrides: dict[str, Any]) -> Completion:
         attempt = int(overrides.pop("_attempt", 0))
+        if caller.system and not (messages and messages[0].get("role") == "system"):
+            messages = [{"role": "system", "content": caller.system}, *messages]
         params = dict(caller.params)
         if self._max_tokens is not None and caller.kind == "model":
             params["max_tokens"] = self._max_tokens

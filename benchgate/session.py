@@ -14,9 +14,12 @@ import pytest
 from benchgate import options
 from benchgate.aggregate import find_task, summarize
 from benchgate.baseline import compare
-from benchgate.report import evaluate_gates, run_info, summary_lines, write
+from benchgate.fingerprint import digest
+from benchgate.redact import redact
+from benchgate.report import evaluate_gates, run_info, summary_lines
 from benchgate.runtime import Runtime
 from benchgate.spool import Spool
+from benchgate.store import commit
 
 
 def _natural(text: str) -> list[Any]:
@@ -39,6 +42,7 @@ class Session:
         self.started = _now()
         self.t0 = time.perf_counter()
         self.report: dict[str, Any] | None = None
+        self.interrupted = False
         worker = getattr(config, "workerinput", None)
         self.worker: str | None = worker.get("workerid") if worker else None
         shared = runtime.shared.get("spool")
@@ -90,45 +94,82 @@ class Session:
             failed |= self._finish_model(model, records)
         return failed
 
+    def _run_block(self, spec: Any, task: Any, recs: list[dict[str, Any]]) -> dict[str, Any]:
+        rt = self.runtime
+        judge = None
+        if rt.judge is not None and task is not None and task.needs_judge:
+            judge = {**rt.judge.public(), "served_model": rt.judge_served,
+                     "fingerprint": (rt.fingerprints.get("") or {}).get("digest")}
+        data: dict[str, Any] = next((r["data"] for r in recs if r.get("data")), {})
+        get = options.get
+        extra = {"sampling": rt.sampling(spec) if spec.endpoints else {},
+                 "system": spec.system, "judge": judge, "limit": get(self.config, "limit"),
+                 "per_category": get(self.config, "per_category"),
+                 "sample_seed": get(self.config, "sample_seed"),
+                 "repeats": rt.repeats, "wall_s": round(time.perf_counter() - self.t0, 3),
+                 "argv": [redact(a) for a in sys.argv[1:]]}
+        # what must match for a later subset run to merge into this section per item id
+        extra["key"] = digest({"data": data, "sampling": extra["sampling"], "judge": judge,
+                               "system": spec.system, "repeats": rt.repeats,
+                               "fingerprint": (rt.fingerprints.get(spec.name) or {}).get("digest"),
+                               "responses": bool(rt.responses)})
+        return run_info(self.started, _now(), data, extra)
+
     def _finish_model(self, name: str, records: dict[str, list[dict[str, Any]]]) -> bool:
         rt = self.runtime
         spec = rt.models.get(name) or rt.model
         if spec is None:
             return False
-        wall = time.perf_counter() - self.t0
-        finished = _now()
         rootdir = Path(str(self.config.rootpath))
-        sections = {}
-        for bench, recs in sorted(records.items()):
-            recs.sort(key=lambda r: (_natural(r["nodeid"]), r["repeat"]))
-            task = find_task(rootdir, recs[0]["nodeid"], bench)
-            section = summarize(recs, task, task.metric if task else "accuracy")
-            judge = None
-            if rt.judge is not None and task is not None and task.needs_judge:
-                judge = {**rt.judge.public(), "served_model": rt.judge_served}
-            extra = {"sampling": rt.sampling(spec) if spec.endpoints else {},
-                     "judge": judge, "limit": options.get(self.config, "limit"),
-                     "per_category": options.get(self.config, "per_category"),
-                     "sample_seed": options.get(self.config, "sample_seed"),
-                     "repeats": rt.repeats, "wall_s": round(wall, 3),
-                     "argv": list(sys.argv[1:])}
-            data: dict[str, Any] = next((r["data"] for r in recs if r.get("data")), {})
-            section = {"run": run_info(self.started, finished, data, extra), **section}
-            sections[bench] = section
-        gates = evaluate_gates(rt.thresholds(spec.name), sections)
+        notes: list[str] = []
         max_p = options.get(self.config, "max_regression_p")
-        for bench, section in sections.items():
-            cmp = compare(records[bench])
-            section["baseline"] = cmp
-            if cmp is not None and max_p is not None:
-                worse = cmp["broken"] > cmp["fixed"]
-                gates.append({"key": f"{bench}.regression", "max_p": max_p,
-                              "value": cmp["mcnemar_p"], "fixed": cmp["fixed"],
-                              "broken": cmp["broken"], "ok": not (worse and cmp["mcnemar_p"] < max_p)})
-        model = {**spec.public(), "served_model": rt.served.get(spec.name)}
+        found: dict[str, Any] = {}
+
+        def update(report: dict[str, Any], old_items: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+            sections, merged = {}, {}
+            for bench, recs in sorted(records.items()):
+                task = find_task(rootdir, recs[0]["nodeid"], bench)
+                run = self._run_block(spec, task, recs)
+                old = report["benchmarks"].get(bench)
+                if isinstance(old, dict) and old.get("run", {}).get("key") == run["key"]:
+                    fresh = {r["id"] for r in recs}
+                    kept = [r for r in old_items(bench) if r.get("id") not in fresh]
+                    if kept:
+                        notes.append(f"{bench}: merged {len(fresh)} item(s) of this run into the "
+                                     f"section's {len(fresh) + len({r['id'] for r in kept})}")
+                    recs = kept + recs
+                elif isinstance(old, dict):
+                    notes.append(f"{bench}: replaced the previous section (different data, "
+                                 "sampling, judge or served model)")
+                recs.sort(key=lambda r: (_natural(r["nodeid"]), r["repeat"]))
+                section = {"run": run, **summarize(recs, task, task.metric if task else "accuracy")}
+                if self.interrupted:
+                    section["interrupted"] = True
+                cmp = compare(recs)
+                section["baseline"] = cmp
+                sections[bench] = section
+                merged[bench] = [{k: v for k, v in r.items() if k != "data"} for r in recs]
+            gates = evaluate_gates(rt.thresholds(spec.name), sections)
+            for bench, section in sections.items():
+                cmp = section["baseline"]
+                if cmp is not None and max_p is not None:
+                    worse = cmp["broken"] > cmp["fixed"]
+                    gates.append({"key": f"{bench}.regression", "max_p": max_p,
+                                  "value": cmp["mcnemar_p"], "fixed": cmp["fixed"],
+                                  "broken": cmp["broken"],
+                                  "ok": not (worse and cmp["mcnemar_p"] < max_p)})
+            report["model"] = {**spec.public(), "served_model": rt.served.get(spec.name),
+                               "fingerprint": rt.fingerprints.get(spec.name)}
+            report["benchmarks"].update(sections)
+            kept_gates = [g for g in report.get("gates", []) if g["key"].split(".")[0] not in sections]
+            report["gates"] = kept_gates + gates
+            found.update(sections=sections, gates=gates)
+            return report, merged
+
         path = self.report_path(spec.name)
-        self.report = write(path, model, sections, records, gates)
+        self.report = commit(path, update)
         if len(self.records) > 1:
             self.lines.append(f"model {spec.name}:")
-        self.lines += summary_lines(sections, gates, path)
-        return any(not g["ok"] for g in gates)
+        self.lines += summary_lines(found["sections"], found["gates"], path)
+        self.lines += notes
+        return any(not g["ok"] for g in found["gates"])

@@ -1,0 +1,113 @@
+"""Resolution of the models and the judge a session runs against, and the simulator's lifecycle.
+
+Sources, in order: ``--responses`` (no endpoint), ``--endpoint URL`` (ad hoc), ``--model sim``
+(the simulator, started here once per session and shared with xdist workers), or the models
+file. The judge: ``--judge-endpoint``, ``--judge NAME``, the models file's ``defaults.judge``
+(for models from the file, the same serially and under ``-n``), and ``sim`` for ``--model sim``
+alone: the offline demo never calls a real judge unless ``--judge`` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchgate import options
+from benchgate.config import ModelsFile, ModelSpec, check_url, load_models_file, pick
+from benchgate.errors import ConfigError
+from benchgate.redact import register_secret
+from benchgate.simproc import SimProcess
+
+
+def _slug(url: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[-1]).strip("-")
+
+
+class Resolver:
+    """Turns options and the models file into :class:`ModelSpec` objects."""
+
+    def __init__(self, config: pytest.Config, shared: dict[str, Any], replay: bool) -> None:
+        self.config = config
+        self.shared = shared
+        self.replay = replay
+        self.sim: SimProcess | None = None
+        self._file: ModelsFile | None = None
+
+    def models_file(self) -> ModelsFile:
+        """The parsed models file (read once)."""
+        if self._file is None:
+            path = Path(options.get(self.config, "models_file") or "models.yaml")
+            if not path.exists():
+                raise ConfigError(f"models file {path} not found (pass --models-file PATH, "
+                                  "--endpoint URL, or --model sim)")
+            self._file = load_models_file(path)
+            for spec in [*self._file.models.values(), *self._file.judges.values()]:
+                register_secret(spec.api_key)
+        return self._file
+
+    def sim_settings(self) -> dict[str, Any]:
+        """What the simulator answers with: part of its fingerprint."""
+        get = options.get
+        return {"accuracy": float(get(self.config, "sim_accuracy")),
+                "fail_rate": float(get(self.config, "sim_fail_rate"))}
+
+    def start_sim(self) -> str:
+        """The simulator's URL, starting it on first use (workers reuse the controller's)."""
+        if "sim_url" in self.shared:
+            return str(self.shared["sim_url"])
+        get = options.get
+        self.sim = SimProcess(get(self.config, "sim_accuracy"), get(self.config, "sim_latency_ms"),
+                              get(self.config, "sim_fail_rate"))
+        self.shared["sim_url"] = self.sim.url
+        return self.sim.url
+
+    def model(self, name: str | None) -> ModelSpec | None:
+        """The model named ``name`` (None: no model given)."""
+        endpoint = options.get(self.config, "endpoint")
+        if self.replay:
+            return ModelSpec(name=name or "responses", endpoints=(), served=name,
+                             source="--responses")
+        if endpoint:
+            url = check_url(endpoint, "--endpoint")
+            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
+                             source="--endpoint")
+        if name is None:
+            return None
+        if name == "sim":
+            return ModelSpec(name="sim", endpoints=(self.start_sim(),), served="sim",
+                             source="simulator")
+        file = self.models_file()
+        spec: ModelSpec = pick("model", name, file.models, file.path)
+        return spec
+
+    def judge(self, models: dict[str, ModelSpec]) -> ModelSpec | None:
+        """The judge for judged benchmarks, or None."""
+        endpoint = options.get(self.config, "judge_endpoint")
+        name = options.get(self.config, "judge")
+        if endpoint:
+            url = check_url(endpoint, "--judge-endpoint")
+            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
+                             source="--judge-endpoint")
+        from_file = any(spec.source == "models file" for spec in models.values())
+        if name is None and from_file:
+            defaults = self.models_file().default_judges
+            name = defaults[0] if defaults else None
+        if name is None and models and all(s.source == "simulator" for s in models.values()):
+            name = "sim"  # the simulator judges its own answers unless told otherwise
+        if name is None:
+            return None
+        if name == "sim":
+            return ModelSpec(name="sim", endpoints=(self.start_sim(),), served="sim",
+                             format=None, source="simulator")
+        file = self.models_file()
+        spec: ModelSpec = pick("judge", name, file.judges, file.path)
+        return spec
+
+    def stop(self) -> None:
+        """Stop the simulator this process started."""
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
