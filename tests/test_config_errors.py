@@ -30,6 +30,14 @@ BAD_FILES = [
     ("models: {a: {endpoint: http://x/v1, thresholds: {accuracy: 1}}}",
      "is not of the form <benchmark>.<metric>=<min>"),
     ("defaults: {judge: nobody}", "defaults.judge: unknown judge 'nobody' (valid: sim)"),
+    ("models:\n  a: {endpoint: http://x/v1}\n  a: {endpoint: http://y/v1}\n",
+     "line 3: duplicate key 'a' in models (first on line 2)"),
+    ("models: {a: {endpoint: 'http://[::1'}}", "models.a.endpoint: 'http://[::1' is not a valid URL"),
+    ("models: {a: {endpoint: 'http://x:abc/v1'}}", "port 'abc' is not a number 1-65535"),
+    ("models: {a: {endpoint: http://x/v1, api_key: '${}'}}",
+     "models.a.api_key: malformed variable reference '${}'"),
+    ("models: {a: {endpoint: http://x/v1, max_retries: -1}}",
+     "models.a.max_retries: expected a non-negative integer, got -1"),
 ]
 
 
