@@ -4,8 +4,16 @@
 Follows google-research/google-research ``instruction_following_eval/instructions_util.py``
 and ``instructions.py``: words are ``\\w+`` runs (NLTK ``RegexpTokenizer``), sentences come
 from NLTK's English Punkt model, capitalised words from ``nltk.word_tokenize``, and language
-detection is ``langdetect`` with its factory seeded to 0 so that a verdict does not change
-from run to run. The other checkers are in :mod:`graders.ifeval_checkers`.
+detection is ``langdetect``. The other checkers are in :mod:`graders.ifeval_checkers`.
+
+Language detection: the reference calls ``langdetect.detect`` unseeded, and langdetect samples
+n-grams at random, so on borderline text (all-capital English, short or mixed responses) the
+reference's verdict changes from run to run: the gpt-4o response to key 1813 ("FOCUS ON
+PERSONAL GROWTH, ...") reads ``en`` under 153 of 200 seeds and ``de`` under 47. Here the
+language is the majority over langdetect runs seeded 0-8 (``DetectorFactory.seed``, set per
+detector), ties going to the language of the lowest seed among them, so a verdict is
+deterministic and is the reference's most likely one. Counting stops once the remaining
+seeds cannot change the majority (five agreeing runs decide).
 
 Punkt is found through NLTK's normal data lookup (``NLTK_DATA``); current NLTK reads the
 ``punkt_tab`` tables, which hold the same model as the ``punkt`` pickle the reference loads.
@@ -15,20 +23,21 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import langdetect
 import nltk
-from langdetect import DetectorFactory
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from nltk.tokenize import PunktTokenizer, RegexpTokenizer
-
-DetectorFactory.seed = 0
 
 Check = Callable[[str], bool]
 
 RELATIONS = ("less than", "at least")
+
+#: Seeds of the langdetect runs whose majority decides a response's language.
+LANGDETECT_SEEDS = tuple(range(9))
 
 PUNKT_HINT = (
     "IFEval needs NLTK's Punkt sentence model (punkt_tab, English). Point the NLTK_DATA "
@@ -77,13 +86,51 @@ def word_tokenize(text: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=1)
+def _language_profiles() -> DetectorFactory:
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    return factory
+
+
+def detect_language_votes(text: str, seeds: tuple[int, ...] = LANGDETECT_SEEDS) -> Counter[str]:
+    """langdetect's answer for ``text`` under each seed (all of ``seeds``, no early stop).
+
+    Empty when langdetect finds no features (that does not depend on the seed).
+    """
+    votes: Counter[str] = Counter()
+    for seed in seeds:
+        detector = _language_profiles().create()
+        detector.seed = seed
+        detector.append(text)
+        try:
+            votes[detector.detect()] += 1
+        except LangDetectException:
+            return Counter()
+    return votes
+
+
+@functools.lru_cache(maxsize=1024)
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code from ``langdetect``; None when it finds nothing to go on."""
-    try:
-        code: str = langdetect.detect(text)
-    except LangDetectException:
-        return None
-    return code
+    """ISO 639-1 code: the majority of langdetect runs over :data:`LANGDETECT_SEEDS`.
+
+    None when langdetect finds nothing to go on. A tie goes to the tied language that the
+    lowest seed gave. Stops as soon as the remaining seeds cannot change the outcome.
+    """
+    votes: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for done, seed in enumerate(LANGDETECT_SEEDS, start=1):
+        found = detect_language_votes(text, (seed,))
+        if not found:
+            return None
+        (code,) = found
+        votes[code] += 1
+        first_seen.setdefault(code, done)
+        ranked = sorted(votes, key=lambda c: (-votes[c], first_seen[c]))
+        runner_up = votes[ranked[1]] if len(ranked) > 1 else 0
+        if votes[ranked[0]] > runner_up + len(LANGDETECT_SEEDS) - done:
+            return ranked[0]
+    return sorted(votes, key=lambda c: (-votes[c], first_seen[c]))[0]
 
 
 # --- kwarg validation (the reference draws random values where these raise) -----------------

@@ -9,7 +9,13 @@ deterministic and gives 77.08 / 83.69 / 79.67 / 85.61. The figures quoted for th
 1129), and those figures are what every other verdict gives once one of the two draws a
 letter the response lacks. Both are asserted, so a change in any other verdict is caught.
 
-The third-party M-IFEval gpt-4o verdicts (a different harness) are compared for information.
+The third-party M-IFEval gpt-4o verdicts (a different harness) differ from ours on exactly the
+verdicts pinned in ``MIFEVAL_DIFFER``: key 1122 (that harness predates the deterministic
+``letter_frequency``) and key 1813, ``change_case:english_capital``, where the reference's
+unseeded langdetect reads the all-capital English response as ``en`` under 153 of seeds 0-199
+and as ``de`` under 47: M-IFEval's run drew ``de``; our seeded majority (seeds 0-8: 6 ``en``,
+3 ``de``) gives the reference's most likely verdict, followed. (Seed 0 alone said ``de``,
+which is why those two verdicts agreed before the majority vote.)
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ from typing import Any
 import pytest
 
 from graders.ifeval import aggregate_ifeval, grade_ifeval
-from graders.ifeval_util import PUNKT_HINT, punkt_available
+from graders.ifeval_util import PUNKT_HINT, detect_language, detect_language_votes, punkt_available
 
 pytestmark = pytest.mark.fidelity
 
 CURRENT = (77.08, 83.69, 79.67, 85.61)
 QUOTED = (76.89, 83.57, 79.48, 85.49)
 RANDOM_LETTER_KEYS = {1122, 1129}
+MIFEVAL_DIFFER = {
+    "strict": [(1122, "keywords:letter_frequency"), (1813, "change_case:english_capital")],
+    "loose": [(1813, "change_case:english_capital")],
+}
+UNSTABLE_LANGUAGE_KEY = 1813
 Graded = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 KEYS = ("prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loose_acc",
         "inst_level_loose_acc")
@@ -113,3 +124,16 @@ def test_mifeval_gpt4o_agreement(data_dir: Path) -> None:
                          if a != b]
         print(f"M-IFEval gpt-4o {mode}: {len(disagree)} of {compared} verdicts differ: {disagree}")
         assert compared == 832
+        assert disagree == MIFEVAL_DIFFER[mode]
+
+
+def test_unseeded_language_verdict_is_the_likely_one(data_dir: Path) -> None:
+    inputs = {i["prompt"]: i for i in _jsonl(data_dir / "ifeval" / "input_data.jsonl")}
+    rows = _jsonl(data_dir / "ifeval" / "third_party_mifeval"
+                  / "gpt-4o-2024-08-06_eval_results_strict.jsonl")
+    [response] = [r["response"] for r in rows
+                  if inputs.get(r["prompt"], {}).get("key") == UNSTABLE_LANGUAGE_KEY]
+    many = detect_language_votes(response, tuple(range(200)))
+    assert many == {"en": 153, "de": 47}  # what the reference's unseeded runs draw from
+    assert detect_language_votes(response) == {"en": 6, "de": 3}
+    assert detect_language(response) == "en" == many.most_common(1)[0][0]

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from graders import ifeval_util
 from graders.ifeval import aggregate_ifeval, build_checker, follows, grade_ifeval, loose_variants
 from graders.ifeval_checkers import BUILDERS
-from graders.ifeval_util import PunktMissingError, punkt_available
+from graders.ifeval_util import (
+    LANGDETECT_SEEDS,
+    PunktMissingError,
+    compare,
+    detect_language,
+    detect_language_votes,
+    punkt_available,
+)
 
 HAS_PUNKT = punkt_available()
 NEEDS_PUNKT = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
@@ -315,3 +322,81 @@ def test_grade_on_arbitrary_text(text: str) -> None:
     assert all(strict <= loose for _, strict, loose in pairs)
     assert metrics["prompt_level_strict"] <= metrics["prompt_level_loose"]
     assert grade.extracted == [i for i, strict, _ in pairs if not strict]
+
+
+# --- "at least N" means N or more: a count above N must pass (catches >= mutated to ==) ------
+
+AT_LEAST_ABOVE: list[tuple[str, dict[str, Any], str]] = [
+    (NS, {"num_sentences": 2, "relation": "at least"}, "I ran. You hid. We won. They left."),
+    (NW, {"num_words": 3, "relation": "at least"}, "one two three four five six"),
+    ("keywords:frequency", {"keyword": "tea", "frequency": 2, "relation": "at least"},
+     "tea, tea, tea and more tea"),
+    (LF, {"letter": "z", "let_frequency": 2, "let_relation": "at least"}, "zig zag zoo zebra"),
+    (CAPS, {"capital_frequency": 1, "capital_relation": "at least"}, "VERY LOUD AND CLEAR"),
+]
+
+
+@pytest.mark.parametrize("instruction_id,kwargs,response", AT_LEAST_ABOVE,
+                         ids=[c[0].split(":")[1] for c in AT_LEAST_ABOVE])
+def test_at_least_passes_above_the_threshold(
+    instruction_id: str, kwargs: dict[str, Any], response: str
+) -> None:
+    _skip_without_punkt(instruction_id)
+    assert build_checker(instruction_id, kwargs)(response) is True
+
+
+def test_compare_relations_at_and_around_the_threshold() -> None:
+    assert [compare(n, "at least", 3) for n in (2, 3, 4, 10)] == [False, True, True, True]
+    assert [compare(n, "less than", 3) for n in (2, 3, 4)] == [True, False, False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=40))
+def test_at_least_words_is_monotone(threshold: int, extra: int) -> None:
+    text = " ".join(["word"] * (threshold + extra))
+    check = build_checker(NW, {"num_words": threshold, "relation": "at least"})
+    assert check(text) is True
+    if threshold:
+        assert build_checker(NW, {"num_words": threshold + extra + 1,
+                                  "relation": "at least"})(text) is False
+
+
+# --- language: majority of seeded langdetect runs (the reference is unseeded) --------------
+
+# Our own all-capital English sentence on which langdetect is unstable: seed 0 alone says "en",
+# but 97 of seeds 0-99 say "de"; the reference (unseeded) most likely fails english_capital.
+BORDERLINE_CAPS = "START WITH ONE STRONG MEMORY, THEN DESCRIBE HOW IT SHAPED YOUR VALUES."
+
+
+def test_language_is_the_majority_over_seeds() -> None:
+    assert detect_language_votes(BORDERLINE_CAPS, (0,)) == {"en": 1}  # what seed 0 alone said
+    votes = detect_language_votes(BORDERLINE_CAPS)
+    assert sum(votes.values()) == len(LANGDETECT_SEEDS) == 9
+    assert votes.most_common(1)[0][0] == "de"
+    assert detect_language(BORDERLINE_CAPS) == "de"
+    assert build_checker("change_case:english_capital", {})(BORDERLINE_CAPS) is False
+    assert build_checker("language:response_language", {"language": "de"})(BORDERLINE_CAPS)
+
+
+def test_language_detection_is_deterministic() -> None:
+    first = [detect_language(BORDERLINE_CAPS)]
+    detect_language.cache_clear()
+    assert [detect_language(BORDERLINE_CAPS) for _ in range(3)] == first * 3
+    assert detect_language("12345 !!!") is None and detect_language_votes("!!!") == {}
+
+
+LANG_WORDS = ["START", "WITH", "ONE", "STRONG", "MEMORY", "THEN", "HOW", "IT", "GARDEN", "PLAN",
+              "REST", "the", "und", "der", "amigo", "hoy", "you", "doing", "ciao", "wie", "es"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(LANG_WORDS), min_size=1, max_size=8).map(" ".join))
+def test_early_stop_gives_the_full_majority(text: str) -> None:
+    votes = detect_language_votes(text)
+    expected = None
+    if votes:
+        seen = {}
+        for seed in LANGDETECT_SEEDS:  # tie-break: the tied language the lowest seed gave
+            seen.setdefault(next(iter(detect_language_votes(text, (seed,)))), seed)
+        expected = min(votes, key=lambda code: (-votes[code], seen[code]))
+    assert detect_language(text) == expected
