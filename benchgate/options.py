@@ -46,6 +46,9 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--responses",), "responses", {"help": "grade outputs from a JSONL file; no model calls"},
      None),
     (("--cache-dir",), "cache_dir", {"help": "response cache (default .benchgate/cache)"}, "string"),
+    (("--unsafe-no-sandbox",), "unsafe_no_sandbox",
+     {"action": "store_true", "help": "run HumanEval code unconfined where the kernel sandbox "
+                                      "(bubblewrap + seccomp) is unavailable"}, "bool"),
     (("--no-cache",), "no_cache", {"action": "store_true", "help": "neither read nor write the cache"},
      "bool"),
     (("--refresh",), "refresh", {"action": "store_true", "help": "call again, overwrite the cache"},

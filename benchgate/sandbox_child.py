@@ -1,42 +1,43 @@
-"""The in-sandbox half of :mod:`benchgate.sandbox`: limits, guard and the unforgeable sentinel.
+"""The in-sandbox half of :mod:`benchgate.sandbox`: confinement, then one role.
 
-Never imported by the suite: ``sandbox.py`` passes this source to ``python -I -S -c``, so it
-runs inside the sandbox before the untrusted program, which it reads from ``main.py`` in the
-sandbox directory. argv: sandbox root, result fd, CPU seconds, address-space bytes, file-size
-bytes, ``:``-joined site-packages dirs. stdin carries one line, the per-run token, then EOF.
+``sandbox.py`` runs this source with ``python -I -S -c`` inside bubblewrap. stdin carries one
+JSON object (the configuration, then EOF); it is read whole before anything else, then stdin
+is pointed at ``/dev/null``. Before any untrusted byte is compiled this code
 
-Sentinel. The result fd receives ``<token> start`` before the program is compiled and
-``<token> pass`` only after ``exec`` of the whole program (``check(...)`` is its last
-statement) returned normally. No namespace the program can reach holds the token: stdin is
-drained before the program starts, and the token lives only as a local of a suspended
-generator (``_holder``), whose frame is reachable solely through ``gi_frame`` or
-``gc.get_referents``, both denied by the audit hook (a hook cannot be removed from Python).
-The generator writes only when its caller chain is exactly hook <- ``_main`` <- the ``-c``
-module, which exists only when ``_main`` raises the ``benchgate.done`` event after ``exec``
-returned. Resumed from anywhere else (a program that raised the event itself, or found the
-generator), it stops for good, so the run cannot pass. It also refuses when a builtin was
-rebound or ``__builtins__`` replaced (``builtins.abs = lambda x: 0`` to defeat the asserts of
-``check``). ``check`` itself cannot be swapped: the test defines it after the completion.
-``sys.exit``, ``os._exit`` or a signal before ``check`` returned leaves no ``pass`` line.
-Everything the hook and the generator use is bound before the program runs, and the hook
-never calls code the program could have replaced (arguments are type-checked with
-``issubclass(type(x), str)`` and handled with unbound ``str`` methods).
+1. sets the rlimits (CPU, address space, file size, open files, processes, no core dumps);
+2. under bubblewrap as root, leaves uid 0 for the per-run unprivileged uid and gid it was
+   given (no supplementary groups), and checks that uid 0 cannot be taken back;
+3. sets ``no_new_privs`` and loads the seccomp filter compiled by ``sandbox_seccomp.py``
+   (through ctypes: the only way to call ``prctl`` from the stdlib), then checks the kernel
+   reports seccomp filter mode for this process;
+4. writes ``R`` on its status fd, the parent's proof that confinement is in place.
 
-Residual risk, documented rather than closed: a Python signal handler receives the frame it
-interrupted; timed to fire inside the hook, it can reach the generator, and timed again on
-the generator's single resume, its locals. That is a deliberate, racy attack on this harness,
-not a model writing wrong or destructive code; return-value tricks (objects whose ``__eq__``
-is always true) are out of scope here, as in the reference.
+Then it plays one role:
 
-Guard (audit hook; a second layer under the namespaces of ``sandbox.py``, the only one in
-its fallback mode): no process creation or signalling (``_posixsubprocess``, whose
-``fork_exec`` raises no audit event, is replaced by a stub so ``subprocess``/``asyncio`` still
-import), no sockets other than unconnected AF_UNIX pairs, no ctypes or subinterpreters, no
-tracing or gc walking, no rlimit changes, chdir, symlinks or hard links, no ``/proc`` (nor
-files on its device reached through symlinks such as ``/dev/fd/../mem``); writes, removals,
-renames and chmods only inside the sandbox directory, and directories outside it cannot be
-opened at all (closing the ``dir_fd`` route). ``os.mkfifo`` and ``os.mknod`` raise no audit
-event and are not covered.
+* ``program``: run the source, exit 0 when it ran to the end (not a verdict: the program
+  shares this process and can fake that; verdicts come only from ``checker``);
+* ``candidate``: run the candidate program (prompt + completion), close the status fd, and
+  serve its entry point: each request on the request fd is a call, each answer goes back on
+  the answer fd. Everything crosses as plain data in the tagged encoding below;
+* ``checker``: run the trusted prelude (the prompt: helper functions the tests use) and the
+  test (``def check(candidate)``), bind the entry point name to a proxy that calls the
+  candidate across the pipes, call ``check(proxy)`` and write the verdict on the status fd.
+  The candidate is another process in another sandbox: nothing it does to its own
+  interpreter (``os._exit(0)``, printed tokens, patched builtins, reading its own memory)
+  reaches the checker, and what it returns is decoded into fresh builtin objects, so an
+  object with an always-true ``__eq__`` cannot even be sent.
+
+Encoding (:func:`encode` / :func:`decode`): JSON whose strings are ``str``, ``null``/
+``true``/``false`` are None/bools, JSON arrays are lists, and every other value is a
+one-key object: ``{"i": hex}`` int, ``{"f": float.hex}`` float (inf and nan included),
+``{"c": [re, im]}`` complex, ``{"b": hex}`` bytes, ``{"t": [...]}`` tuple, ``{"d": [[k, v],
+...]}`` dict, ``{"s": [...]}`` set, ``{"fs": [...]}`` frozenset. Only exact builtin types are
+encoded (subclasses are not plain data); decoding accepts nothing else. Frames are a 4-byte
+big-endian length and the JSON text, at most 64 MiB.
+
+Mutable arguments: after each call the candidate sends the arguments back, and the proxy
+copies their new contents into the checker's top-level list, dict and set arguments, so a
+check that inspects an argument after the call sees what an in-process call would show.
 """
 
 from __future__ import annotations
@@ -45,235 +46,397 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
-    from types import CodeType, FrameType, ModuleType
     from typing import Any
 
-
-def _holder(tok: bytes, fd: int, write: Callable[[int, bytes], int],
-            getframe: Callable[[int], FrameType], hook_code: CodeType, main_code: CodeType,
-            g: dict[str, object], bmod: ModuleType, snap: tuple[tuple[str, object], ...],
-            get: Callable[..., object], len_: Callable[[Any], int],
-            ) -> Generator[None, None, None]:
-    # Only parameters are used: the program can rebind builtins and this module's globals,
-    # not the locals of a suspended generator.
-    yield
-    hook_frame, main_frame = getframe(1), getframe(2)
-    if hook_frame.f_code is not hook_code or main_frame.f_code is not main_code:
-        return
-    module_frame = main_frame.f_back
-    if module_frame is None or module_frame.f_back is not None:
-        return
-    bdict = bmod.__dict__
-    if get(g, "__builtins__") is not bmod or len_(bdict) != len_(snap):
-        return
-    for key, value in snap:
-        if get(bdict, key, snap) is not value:
-            return
-    write(fd, tok + b" pass\n")
+MAX_FRAME = 64 * 1024 * 1024
+PR_SET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 21, 22, 2
 
 
-def _make_hook(root: str, box: list[Generator[None, None, None]],
-               stat: Callable[[str], object]) -> Callable[[str, tuple[object, ...]], None]:
-    """Build the audit hook; ``box`` receives the sentinel generator afterwards."""
-    import posix
+class PlainDataError(TypeError):
+    """A value that is not plain data (or a malformed encoding of one)."""
 
-    deny_always = frozenset({
-        "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
-        "subprocess.Popen", "os.kill", "os.killpg", "os.startfile", "pty.spawn",
-        "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
-        "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
-        "socket.getnameinfo", "socket.sethostname", "sys._current_frames", "sys.settrace",
-        "sys.setprofile", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-        "resource.setrlimit", "resource.prlimit", "os.chdir", "os.symlink", "os.link",
-        "sqlite3.enable_load_extension",
-    })
-    deny_imports = frozenset({
-        "ctypes", "_ctypes", "_posixsubprocess", "_testcapi", "_testinternalcapi",
-        "_xxsubinterpreters", "_xxinterpchannels",
-    })
-    # event -> (positions of path arguments, positions of dir_fd arguments)
-    fs_events = {
-        "os.mkdir": ((0,), (2,)), "os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)),
-        "os.rename": ((0, 1), (2, 3)), "os.chmod": ((0,), (2,)), "os.chown": ((0,), (3,)),
-        "os.utime": ((0,), (3,)), "os.truncate": ((0,), ()), "sqlite3.connect": ((0,), ()),
-    }
-    wbits = posix.O_WRONLY | posix.O_RDWR | posix.O_CREAT | posix.O_TRUNC | posix.O_APPEND
-    prefix = root + "/"
-    af_unix = 1  # AF_UNIX on Linux
-    devices = ("/dev/null", "/dev/stdout", "/dev/stderr")
+
+def encode(value: object, depth: int = 0) -> object:
+    """``value`` (exact builtin types only) as JSON-ready data; raises :class:`PlainDataError`."""
+    if depth > 200:
+        raise PlainDataError("nested too deeply")
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return {"i": format(value, "x")}  # type: ignore[arg-type]
+    if kind is float:
+        return {"f": float.hex(value)}  # type: ignore[arg-type]
+    if kind is complex:
+        return {"c": [float.hex(value.real), float.hex(value.imag)]}  # type: ignore[attr-defined]
+    if kind is bytes:
+        return {"b": bytes.hex(value)}  # type: ignore[arg-type]
+    if kind is list:
+        return [encode(v, depth + 1) for v in value]  # type: ignore[attr-defined]
+    if kind is tuple:
+        return {"t": [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+    if kind is dict:
+        pairs: list[tuple[object, object]] = list(dict.items(value))  # type: ignore[arg-type]
+        return {"d": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in pairs]}
+    if kind is set or kind is frozenset:
+        return {"s" if kind is set else "fs": [encode(v, depth + 1) for v in value]}  # type: ignore[attr-defined]
+    raise PlainDataError(f"{kind.__name__} is not plain data")
+
+
+def _hexint(text: object) -> int:
+    if type(text) is not str or not text or len(text) > 1_000_000:
+        raise PlainDataError("malformed int")
+    return int(text, 16)
+
+
+def _hexfloat(text: object) -> float:
+    if type(text) is not str or len(text) > 64:
+        raise PlainDataError("malformed float")
+    return float.fromhex(text)
+
+
+def decode(data: object, depth: int = 0) -> Any:
+    """The value :func:`encode` produced ``data`` from; anything else raises PlainDataError."""
+    if depth > 200:
+        raise PlainDataError("nested too deeply")
+    kind = type(data)
+    if data is None or kind is bool or kind is str:
+        return data
+    if kind is list:
+        return [decode(v, depth + 1) for v in data]  # type: ignore[attr-defined]
+    if kind is not dict or len(data) != 1:  # type: ignore[arg-type]
+        raise PlainDataError(f"malformed value of type {kind.__name__}")
+    [(tag, body)] = data.items()  # type: ignore[attr-defined]
     try:
-        proc_dev = getattr(stat("/proc"), "st_dev", -1)
-    except OSError:
-        proc_dev = -1
-    subclass, typeof, str_, bytes_, int_, len_ = issubclass, type, str, bytes, int, len
-    getattr_, denied, import_error, stop = getattr, PermissionError, ImportError, StopIteration
-
-    def text(path: object) -> str | None:
-        if subclass(typeof(path), bytes_):
-            return bytes_.decode(path, "utf-8", "surrogateescape")  # type: ignore[arg-type]
-        if subclass(typeof(path), str_):
-            return str_.__str__(path)  # type: ignore[arg-type]
-        return None
-
-    def resolve(path: str | None) -> str | None:
-        # Lexical normalisation against the sandbox root (the cwd, which cannot change).
-        if path is None:
-            return None
-        if not path.startswith("/"):
-            path = prefix + path
-        parts: list[str] = []
-        for part in path.split("/"):
-            if part == "..":
-                if parts:
-                    parts.pop()
-            elif part and part != ".":
-                parts.append(part)
-        return "/" + "/".join(parts)
-
-    def inside(norm: str | None) -> bool:
-        return norm is not None and (norm == root or norm.startswith(prefix))
-
-    def check_open(path: object, flags: object) -> None:
-        if subclass(typeof(path), int_):
-            return
-        raw = text(path)
-        norm = resolve(raw)
-        if raw is None or norm is None or norm == "/proc" or norm.startswith("/proc/"):
-            raise denied("benchgate sandbox: cannot open this path")
-        if inside(norm) or norm in devices:
-            return
-        if typeof(flags) is not int_ or flags & wbits:  # type: ignore[operator]
-            raise denied("benchgate sandbox: write outside the sandbox directory")
-        try:  # the kernel's view: symlinks such as /dev/fd/../mem lead into /proc too
-            st = stat(raw)
-        except OSError:
-            return
-        mode = getattr_(st, "st_mode", 0)
-        if getattr_(st, "st_dev", -2) == proc_dev or mode & 0o170000 == 0o040000:
-            raise denied("benchgate sandbox: cannot open this path outside the sandbox")
-
-    def check_fs(event: str, args: tuple[object, ...]) -> None:
-        paths, dirfds = fs_events[event]
-        for pos in dirfds:
-            if pos < len_(args) and args[pos] is not None and args[pos] != -1:
-                raise denied("benchgate sandbox: dir_fd is not allowed")
-        for pos in paths:
-            if pos >= len_(args):
-                continue
-            arg = args[pos]
-            if event == "sqlite3.connect" and typeof(arg) is str_ and arg in ("", ":memory:"):
-                continue
-            if not inside(resolve(text(arg))):
-                raise denied("benchgate sandbox: outside the sandbox directory")
-
-    def hook(event: str, args: tuple[object, ...]) -> None:
-        event = str_.__str__(event)
-        if event in deny_always:
-            raise denied("benchgate sandbox: " + event + " is not allowed")
-        if event == "open":
-            check_open(args[0], args[2])
-        elif event == "socket.__new__":
-            # socketpair()-style AF_UNIX sockets (asyncio's self-pipe) only: connect, bind,
-            # sendto and sendmsg are denied for every family.
-            if len_(args) < 2 or typeof(args[1]) is not int_ or args[1] != af_unix:
-                raise denied("benchgate sandbox: sockets are not allowed")
-        elif event in fs_events:
-            check_fs(event, args)
-        elif event == "import":
-            if typeof(args[0]) is not str_ or args[0] in deny_imports:
-                raise import_error("benchgate sandbox: this import is not allowed")
-        elif event == "object.__getattr__":
-            if args and box and args[0] is box[0]:
-                raise denied("benchgate sandbox: not allowed")
-        elif event.startswith("ctypes."):
-            raise denied("benchgate sandbox: ctypes is not allowed")
-        elif event == "benchgate.done" and box:
-            try:
-                box[0].send(None)
-            except stop:
-                pass
-
-    return hook
+        if tag == "i":
+            return _hexint(body)
+        if tag == "f":
+            return _hexfloat(body)
+        if tag == "b" and type(body) is str:
+            return bytes.fromhex(body)
+        if type(body) is not list:
+            raise PlainDataError("malformed container")
+        if tag == "c" and len(body) == 2:
+            return complex(_hexfloat(body[0]), _hexfloat(body[1]))
+        if tag == "t":
+            return tuple(decode(v, depth + 1) for v in body)
+        if tag == "s":
+            return {decode(v, depth + 1) for v in body}
+        if tag == "fs":
+            return frozenset(decode(v, depth + 1) for v in body)
+        if tag == "d":
+            out = {}
+            for pair in body:
+                if type(pair) is not list or len(pair) != 2:
+                    raise PlainDataError("malformed dict")
+                out[decode(pair[0], depth + 1)] = decode(pair[1], depth + 1)
+            return out
+    except (ValueError, OverflowError, TypeError) as exc:
+        if isinstance(exc, PlainDataError):
+            raise
+        raise PlainDataError(f"malformed value: {exc}") from None
+    raise PlainDataError(f"unknown tag {tag!r}")
 
 
-def _limits(cpu_s: int, as_bytes: int, fsize: int) -> None:
+def send(fd: int, message: object) -> None:
+    """Write one frame (``message`` must already be JSON-ready)."""
+    import json
+    import os
+
+    body = json.dumps(message, ensure_ascii=True, allow_nan=False).encode("ascii")
+    if len(body) > MAX_FRAME:
+        raise PlainDataError("message too large")
+    view = memoryview(len(body).to_bytes(4, "big") + body)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    import os
+
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the pipe")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv(fd: int) -> Any:
+    """Read one frame; raises EOFError when the pipe closed, PlainDataError when malformed."""
+    import json
+
+    size = int.from_bytes(_read_exact(fd, 4), "big")
+    if size > MAX_FRAME:
+        raise PlainDataError("message too large")
+    try:
+        return json.loads(_read_exact(fd, size).decode("ascii"))
+    except (ValueError, RecursionError) as exc:
+        raise PlainDataError(f"malformed message: {exc}") from None
+
+
+# ---------------------------------------------------------------- confinement
+
+
+def _limits(cfg: dict[str, Any]) -> None:
     import resource
 
-    for name, value in (("RLIMIT_CPU", cpu_s), ("RLIMIT_AS", as_bytes),
-                        ("RLIMIT_FSIZE", fsize), ("RLIMIT_CORE", 0), ("RLIMIT_NOFILE", 256)):
+    wanted = {"RLIMIT_CPU": cfg["cpu_s"], "RLIMIT_FSIZE": cfg["fsize"], "RLIMIT_CORE": 0,
+              "RLIMIT_NOFILE": 64, "RLIMIT_NPROC": cfg["nproc"], "RLIMIT_AS": cfg["as_bytes"],
+              "RLIMIT_MEMLOCK": 0, "RLIMIT_MSGQUEUE": 0}
+    for name, value in wanted.items():
         limit = getattr(resource, name, None)
-        if limit is not None:
-            _, hard = resource.getrlimit(limit)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(limit, (value, value))
+        if limit is None or value is None:
+            continue
+        _, hard = resource.getrlimit(limit)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(limit, (value, value))
 
 
-def _stub_process_spawning() -> None:
-    # _posixsubprocess.fork_exec raises no audit event, so the real module must never load
-    # (its import is denied); this stand-in keeps ``import subprocess``/``asyncio`` working.
-    def fork_exec(*args: object) -> None:
-        raise PermissionError("benchgate sandbox: process creation is not allowed")
+def _drop_root(uid: int, gid: int) -> None:
+    import os
 
-    stub = type(sys)("_posixsubprocess")
-    stub.fork_exec = fork_exec  # type: ignore[attr-defined]
-    sys.modules["_posixsubprocess"] = stub
-
-
-def _read_token() -> bytes:
-    # A helper, so that no stray local of _main (a read buffer) keeps a copy of the token.
-    import posix
-
-    tok = b""
-    while not tok.endswith(b"\n"):
-        chunk = posix.read(0, 64)
-        if not chunk:
-            posix._exit(3)
-        tok += chunk
-    return tok.strip()
-
-
-def _main() -> None:
-    import builtins
-    import posix
-
-    audit, getframe, write, exit_ = sys.audit, sys._getframe, posix.write, posix._exit
-    root, fd = sys.argv[1], int(sys.argv[2])
-    tok = _read_token()
-    _limits(int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
-    sys.path.extend(p for p in sys.argv[6].split(":") if p)
-    sys.argv[:] = ["main.py"]
-    with open(root + "/main.py", "rb") as f:
-        source = f.read()
-    g: dict[str, object] = {"__name__": "__sandbox__", "__builtins__": builtins}
-    box: list[Generator[None, None, None]] = []
-    hook = _make_hook(root, box, posix.stat)
-    snap = tuple(builtins.__dict__.items())
-    box.append(_holder(tok, fd, write, getframe, hook.__code__,  # type: ignore[attr-defined]
-                       getframe(0).f_code, g, builtins, snap, dict.get, len))
-    next(box[0])
-    sys.addaudithook(hook)
-    _stub_process_spawning()
-    write(fd, tok + b" start\n")
-    del tok, hook, box, snap
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
     try:
-        exec(compile(source, "main.py", "exec", dont_inherit=True, optimize=0), g)
-    except BaseException as exc:  # noqa: BLE001 - SystemExit before check() fails too
-        try:
-            import traceback
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise SystemExit("benchgate sandbox: uid 0 could be taken back")
 
-            sys.stdout.flush()
-            traceback.print_exception(exc)
-            sys.stderr.flush()
-        finally:
-            exit_(1)
+
+def _seccomp(bpf: bytes) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                           ctypes.c_ulong]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = Prog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+    if libc.prctl(PR_GET_SECCOMP, 0, None, 0, 0) != SECCOMP_MODE_FILTER:
+        raise OSError("seccomp filter mode not reported after loading the filter")
+
+
+def _confine(cfg: dict[str, Any]) -> None:
+    import os
+
+    _limits({**cfg, "as_bytes": None})
+    if cfg["drop_to"] is not None:
+        _drop_root(*cfg["drop_to"])
+    if cfg["sandboxed"] and os.getuid() == 0:
+        raise SystemExit("benchgate sandbox: still uid 0")
+    try:
+        _seccomp(bytes.fromhex(cfg["bpf"]))
+    except OSError:
+        if cfg["sandboxed"]:
+            raise
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (cfg["as_bytes"], cfg["as_bytes"]))
+
+
+# ---------------------------------------------------------------- roles
+
+
+def _print_exception(exc: BaseException) -> None:
+    import traceback
+
+    try:
+        sys.stdout.flush()
+    except BaseException:  # noqa: BLE001 - the program may have broken stdout
+        pass
+    traceback.print_exception(exc)
+    sys.stderr.flush()
+
+
+def _run_program(source: str) -> None:
+    import os
+
+    g: dict[str, object] = {"__name__": "__main__"}
+    try:
+        exec(compile(source, "main.py", "exec", dont_inherit=True), g)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException as exc:  # noqa: BLE001 - SystemExit ends the run as a failure too
+        _print_exception(exc)
+        os._exit(1)
+    os._exit(0)
+
+
+def _error(exc: BaseException) -> dict[str, str]:
+    return {"err": type(exc).__name__, "msg": str(exc)[:2000]}
+
+
+def _serve(cfg: dict[str, Any]) -> None:
+    """The candidate: run its program, then answer calls until the checker hangs up."""
+    import os
+
+    req_fd, resp_fd = cfg["fds"]["req"], cfg["fds"]["resp"]
+    os.close(cfg["fds"]["status"])
+    fn: Any = None
+    failure: dict[str, str] | None = None
+    g: dict[str, object] = {"__name__": "__candidate__"}
+    try:
+        exec(compile(cfg["source"], "candidate.py", "exec", dont_inherit=True), g)
+        fn = g.get(cfg["entry_point"])
+        if not callable(fn):
+            failure = {"err": "NameError", "msg": f"name {cfg['entry_point']!r} is not defined"}
+    except BaseException as exc:  # noqa: BLE001 - reported to the checker, which fails
+        _print_exception(exc)
+        failure = _error(exc)
+    while True:
+        try:
+            request = recv(req_fd)
+        except (EOFError, OSError, PlainDataError):
+            break
+        if failure is not None:
+            answer: object = failure
+        else:
+            try:
+                args = decode(request["a"])
+                kwargs = decode(request["k"])
+                result = fn(*args, **kwargs)
+                answer = {"ok": encode(result)}
+                if any(type(a) in (list, dict, set) for a in args):
+                    answer["after"] = encode(args)
+            except BaseException as exc:  # noqa: BLE001 - the call failed; so does the check
+                answer = _error(exc)
+        try:
+            send(resp_fd, answer)
+        except (OSError, PlainDataError, ValueError, TypeError):
+            try:
+                send(resp_fd, {"err": "TypeError", "msg": "result could not be sent"})
+            except OSError:
+                break
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException:  # noqa: BLE001
-        exit_(1)
-    audit("benchgate.done")
-    exit_(0)
+    finally:
+        os._exit(0)
+
+
+class CandidateError(Exception):
+    """The candidate failed in a way that has no builtin exception to mirror."""
+
+
+def _sync(target: object, after: object) -> None:
+    if type(target) is list and type(after) is list:
+        target[:] = after  # type: ignore[index]
+    elif type(target) is dict and type(after) is dict:
+        target.clear()  # type: ignore[attr-defined]
+        target.update(after)  # type: ignore[attr-defined]
+    elif type(target) is set and type(after) is set:
+        target.clear()  # type: ignore[attr-defined]
+        target.update(after)  # type: ignore[attr-defined]
+
+
+def _proxy(req_fd: int, resp_fd: int) -> Any:
+    import builtins
+
+    def candidate(*args: object, **kwargs: object) -> object:
+        try:
+            request = {"a": encode(list(args)), "k": encode(dict(kwargs))}
+        except PlainDataError as exc:
+            raise _Unsupported(
+                f"the check passes an argument that is not plain data: {exc}") from None
+        try:
+            send(req_fd, request)
+            answer = recv(resp_fd)
+        except (EOFError, BrokenPipeError):
+            raise CandidateError("the candidate process ended before answering") from None
+        if type(answer) is not dict:
+            raise PlainDataError("malformed answer from the candidate")
+        if "ok" in answer:
+            result = decode(answer["ok"])
+            after = decode(answer["after"]) if "after" in answer else None
+            if type(after) is list and len(after) == len(args):
+                for target, new in zip(args, after, strict=True):
+                    _sync(target, new)
+            return result
+        name, msg = str(answer.get("err", "CandidateError")), str(answer.get("msg", ""))
+        kind = getattr(builtins, name, None)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            raise kind(msg)
+        raise CandidateError(f"{name}: {msg}")
+
+    return candidate
+
+
+class _Unsupported(Exception):
+    """The check cannot be run across the process boundary."""
+
+
+def _check(cfg: dict[str, Any]) -> None:
+    """The checker: the trusted test against the candidate proxy; the verdict on the status fd."""
+    import os
+
+    status = cfg["fds"]["status"]
+    entry = cfg["entry_point"]
+    g: dict[str, object] = {"__name__": "__checker__"}
+    try:
+        exec(compile(cfg["prelude"], "prompt.py", "exec", dont_inherit=True), g)
+        exec(compile(cfg["test"], "test.py", "exec", dont_inherit=True), g)
+        check = g["check"]
+    except BaseException as exc:  # noqa: BLE001 - bad dataset code is an error, not a fail
+        _print_exception(exc)
+        os.write(status, b'{"v": "error", "why": "the test code did not load"}\n')
+        os._exit(0)
+    proxy = _proxy(cfg["fds"]["req"], cfg["fds"]["resp"])
+    g[entry] = proxy
+    import json
+
+    try:
+        check(proxy)  # type: ignore[operator]
+        verdict = {"v": "pass", "why": ""}
+    except _Unsupported as exc:
+        verdict = {"v": "error", "why": str(exc)}
+    except BaseException as exc:  # noqa: BLE001 - any exception of the check is a fail
+        _print_exception(exc)
+        verdict = {"v": "fail", "why": f"{type(exc).__name__}: {exc}"[:300]}
+    os.write(status, json.dumps(verdict).encode() + b"\n")
+    os._exit(0)
+
+
+def _main() -> None:
+    import json
+    import os
+
+    raw = b""
+    while chunk := os.read(0, 1 << 20):
+        raw += chunk
+    cfg = json.loads(raw.decode("utf-8", errors="surrogatepass"))
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    del raw
+    import ctypes  # noqa: F401 - loaded before the address-space limit and the filter
+    import traceback  # noqa: F401
+
+    try:
+        _confine(cfg)
+    except BaseException as exc:  # noqa: BLE001 - no confinement, no run
+        print(f"benchgate sandbox: confinement failed: {exc!r}", file=sys.stderr)
+        os._exit(70)
+    os.write(cfg["fds"]["status"], b"R\n")
+    role = cfg["role"]
+    if role == "candidate":
+        _serve(cfg)
+    elif role == "checker":
+        _check(cfg)
+    else:
+        os.close(cfg["fds"]["status"])
+        _run_program(cfg["source"])
 
 
 if __name__ == "__main__":

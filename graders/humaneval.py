@@ -22,6 +22,13 @@ that program finishes without raising. Chat models answer in other shapes, so
 Leading prose and trailing prose are cut by keeping the longest stretch of lines that makes
 ``prompt + completion`` parse. Execution itself is :mod:`benchgate.sandbox`'s job; this
 module is pure.
+
+:func:`build_check` is the form the sandbox grades: the reference's program split at the
+trust boundary. The candidate process runs ``prompt + completion``; the checker process runs
+``prompt`` (for the helper functions some tests call, e.g. ``encode_cyclic`` in
+HumanEval/38, in their dataset form: a completion cannot redefine them for the checker) and
+``test``, with ``entry_point`` bound to a proxy of the candidate's function, then calls
+``check``. :func:`build_program` keeps the reference's single-program layout.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 
 from benchgate.grade import Grade
+from benchgate.sandbox import Check
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PY_TAGS = frozenset({"", "python", "py", "python3", "py3", "pycon", "ipython"})
@@ -163,6 +171,18 @@ def extract_code(response: str, prompt: str, entry_point: str) -> str:
 def build_program(prompt: str, completion: str, test: str, entry_point: str) -> str:
     """The reference's ``check_program``: prompt, completion, test, then ``check(...)``."""
     return prompt + completion + "\n" + test + "\n" + f"check({entry_point})"
+
+
+def build_check(prompt: str, completion: str, test: str, entry_point: str) -> Check:
+    """The two-process form of :func:`build_program` that :func:`benchgate.sandbox.run_check`
+    grades: candidate ``prompt + completion``, checker ``prompt`` then ``test``."""
+    return Check(candidate=prompt + completion + "\n", test=test, entry_point=entry_point,
+                 prelude=prompt)
+
+
+def assemble_check(response: str, prompt: str, test: str, entry_point: str) -> Check:
+    """``build_check`` of the completion :func:`extract_code` finds in ``response``."""
+    return build_check(prompt, extract_code(response, prompt, entry_point), test, entry_point)
 
 
 def assemble(response: str, prompt: str, test: str, entry_point: str) -> str:

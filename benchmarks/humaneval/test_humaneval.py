@@ -33,9 +33,9 @@ from benchgate import Completion, Grade, Task, Verdict
 from benchgate.aggregate import by_item
 from benchgate.data import DataSource, Hub
 from benchgate.errors import ConfigError, DataError, InfraError
-from benchgate.sandbox import ExecResult, run_many
+from benchgate.sandbox import ExecResult, require, run_checks
 from benchgate.task import Context
-from graders.humaneval import build_program, extract_code, pass_at_k
+from graders.humaneval import build_check, extract_code, pass_at_k
 
 HUB = Hub(repo="openai/openai_humaneval", split="test",
           revision="7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544")
@@ -67,7 +67,10 @@ class Executed:
 
 
 def timeout_s() -> float:
-    """Per-program time limit: ``BENCHGATE_HUMANEVAL_TIMEOUT`` or 10 s."""
+    """Per-program time limit: ``BENCHGATE_HUMANEVAL_TIMEOUT`` or 10 s. Also stops the run
+    (one-line :class:`benchgate.sandbox.SandboxUnavailable`) when the kernel sandbox is
+    unavailable and ``--unsafe-no-sandbox`` was not given."""
+    require()
     raw = os.environ.get(TIMEOUT_ENV, "").strip()
     try:
         value = float(raw) if raw else DEFAULT_TIMEOUT_S
@@ -125,9 +128,9 @@ async def run(item: Problem, ctx: Context) -> Executed:
     """Ask for the function, then run prompt + completion + tests in the sandbox."""
     reply = await ctx.chat(build_messages(item))
     completion = extract_code(reply.text, item.prompt, item.entry_point)
-    program = build_program(item.prompt, completion, item.test, item.entry_point)
+    check = build_check(item.prompt, completion, item.test, item.entry_point)
     async with _slots():
-        [result] = await run_many([program], timeout_s=timeout_s(), parallelism=1)
+        [result] = await run_checks([check], timeout_s=timeout_s(), parallelism=1)
     if result.status == "error":
         raise InfraError(f"sandbox: {result.detail}")
     return Executed(turns=[reply], judgments=[], completion=completion, execution=result)
