@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from benchgate import options
+from benchgate import sandbox
 from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, select
 from benchgate.errors import ConfigError, InfraError
@@ -42,6 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, InfraError) as exc:
         raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime
+    sandbox.set_unsafe(bool(options.get(config, "unsafe_no_sandbox")))
     snapshots = options.get(config, "snapshot_dir")
     set_snapshot_root(Path(snapshots) if snapshots else config.rootpath / "snapshots")
     config.stash[SESSION] = Session(config, runtime)
