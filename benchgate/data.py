@@ -91,7 +91,7 @@ class DataSource:
     def __init__(self, benchmark: str, kind: str, root: Path | None = None) -> None:
         self.benchmark = benchmark
         self.kind = kind  # "hub" | "sample" | "dir"
-        if kind == "sample":
+        if kind == "sample" and root is None:  # the benchmark module passes its own folder
             root = REPO_ROOT / "benchmarks" / benchmark / "sample"
         self.root = root
         self.files: dict[str, str] = _Files()

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from benchgate import options
-from benchgate import sandbox
+from benchgate import options, sandbox
 from benchgate.baseline import set_snapshot_root
-from benchgate.data import DataSource, select
+from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
+from benchgate.exitstatus import threshold_problem
 from benchgate.records import build, junit_properties
 from benchgate.redact import redact
+from benchgate.responses import unknown_ids
 from benchgate.runtime import Runtime
 from benchgate.session import Session
 from benchgate.task import Verdict, task_of
@@ -88,10 +89,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     root = Path(data_dir) if data_dir else Path(str(metafunc.module.__file__)).parent / "sample"
     source = DataSource(task.name, kind, root=root)
     try:
-        items = select(task.load(source), limit=options.get(config, "limit"),
+        try:
+            loaded = task.load(source)
+        except KeyError as exc:
+            raise missing_field(source, str(exc.args[0])) from None
+        if not loaded:
+            raise ConfigError(f"{task.name}: the dataset has no items ({kind} source)")
+        problem = threshold_problem(rt, [task])
+        if problem:
+            raise ConfigError(problem)
+        items = select(loaded, limit=options.get(config, "limit"),
                        per_category=options.get(config, "per_category"),
                        seed=options.get(config, "sample_seed"),
                        category=lambda i: getattr(i, "category", None))
+        if rt.responses is not None:
+            unknown = unknown_ids(rt.responses, [i.id for i in loaded])
+            if unknown:
+                rt.warnings.append(f"--responses: {len(unknown)} id(s) not in {task.name}'s "
+                                   f"dataset (e.g. {unknown[0]!r}); they are not graded")
     except ConfigError as exc:
         if hasattr(config, "workerinput"):  # xdist shows a CollectError as its message only
             raise pytest.Collector.CollectError(f"benchgate: {exc}") from None
@@ -110,6 +125,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if rt.data_errors:
         raise pytest.UsageError(f"benchgate: {rt.data_errors[0]}")
     bench = [i for i in session.items if task_of(i) is not None]
+    tasks = {t.name: t for i in bench if (t := task_of(i)) is not None}
+    problem = threshold_problem(rt, list(tasks.values()), complete=True)
+    if problem and not hasattr(session.config, "workerinput"):
+        raise pytest.UsageError(f"benchgate: {problem}")
     if not bench or session.config.option.collectonly:
         return
     config = session.config
@@ -126,6 +145,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if judged and rt.judge is None and rt.responses is None:
         raise pytest.UsageError(f"benchgate: {', '.join(judged)} need(s) a judge: pass --judge NAME "
                                 "(from the models file), --judge-endpoint URL, or --judge sim")
+    session.config.stash[SESSION].total = len(bench)
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:
         if not worker.get("benchgate_partition"):
@@ -207,8 +227,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             state.spool.close()
         return
     state.collect_spool()
-    if state.finish() and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    try:
+        gate_failed = state.finish()
+    except KeyboardInterrupt:  # a second Ctrl-C: the commit itself is atomic
+        state.lines.append("interrupted while writing the report: the previous one is intact")
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        return
+    session.exitstatus = state.exit_status(session.exitstatus, gate_failed)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

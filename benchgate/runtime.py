@@ -61,6 +61,7 @@ class Runtime:
         self.judge_served: str | None = self.shared.get("judge_served")
         self.data: dict[str, DataSource] = {}
         self.data_errors: list[str] = []
+        self.warnings: list[str] = []
         self.counters = Counters()
         self.futures: dict[str, concurrent.futures.Future[list[Any]]] = {}
         self._loop: LoopThread | None = None

@@ -14,6 +14,7 @@ import pytest
 from benchgate import options
 from benchgate.aggregate import find_task, summarize
 from benchgate.baseline import compare
+from benchgate.exitstatus import decide, forgiven
 from benchgate.fingerprint import digest
 from benchgate.redact import redact
 from benchgate.report import evaluate_gates, run_info, summary_lines
@@ -25,6 +26,25 @@ from benchgate.store import commit
 def _natural(text: str) -> list[Any]:
     """Sort key putting ``x[2]`` before ``x[10]``."""
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+
+
+_DOWN = re.compile(r"(endpoints? \S+(?:, \S+)*) down after (\d+) connection failures?")
+
+
+def down_lines(records: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """One line per dead endpoint: how many items it left unattempted."""
+    seen: dict[str, list[int]] = {}
+    for benches in records.values():
+        for recs in benches.values():
+            for rec in recs:
+                match = _DOWN.search(str(rec.get("error") or ""))
+                if match:
+                    entry = seen.setdefault(match.group(1), [0, 0])
+                    entry[0] = max(entry[0], int(match.group(2)))
+                    entry[1] += 1
+    return [f"{name} down after {fails} connection failures: {count} item(s) not attempted "
+            "(errors; a rerun once the server is back resumes from the cache)"
+            for name, (fails, count) in seen.items()]
 
 
 def _now() -> str:
@@ -43,6 +63,8 @@ class Session:
         self.t0 = time.perf_counter()
         self.report: dict[str, Any] | None = None
         self.interrupted = False
+        self.failed: set[str] = set()
+        self.total = 0  # benchmark items collected (for "interrupted: N of M")
         worker = getattr(config, "workerinput", None)
         self.worker: str | None = worker.get("workerid") if worker else None
         shared = runtime.shared.get("spool")
@@ -52,6 +74,11 @@ class Session:
         """Mark the session start."""
         self.started = _now()
         self.t0 = time.perf_counter()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Remember failed tests (here or on a worker) for the exit status."""
+        if report.failed and report.when == "call":
+            self.failed.add(report.nodeid)
 
     def start_spool(self) -> str:
         """The controller's spool folder for xdist workers (made on first use)."""
@@ -92,7 +119,23 @@ class Session:
         self.lines = []
         for model, records in self.records.items():
             failed |= self._finish_model(model, records)
+        self.lines += down_lines(self.records)
+        self.lines += self.runtime.warnings
+        if self.interrupted:
+            done = len({r["nodeid"] for recs in self.records.values() for rs in recs.values()
+                        for r in rs})
+            self.lines.append(f"interrupted: {done} of {self.total or done} items done")
         return failed
+
+    def exit_status(self, status: int, gate_failed: bool) -> int:
+        """The session's exit status (see :mod:`benchgate.exitstatus`)."""
+        forgive: set[str] = set()
+        errors = 0
+        updating = bool(self.config.option.update_snapshots)
+        for model, records in self.records.items():
+            forgive |= forgiven(records, self.runtime.thresholds(model), updating)
+            errors += sum(1 for recs in records.values() for r in recs if r["outcome"] == "error")
+        return decide(status, self.failed, forgive, errors, gate_failed)
 
     def _run_block(self, spec: Any, task: Any, recs: list[dict[str, Any]]) -> dict[str, Any]:
         rt = self.runtime
