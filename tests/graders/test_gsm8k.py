@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.gsm8k import extract_answer, grade_gsm8k, normalize, reference_answer
+from graders.gsm8k import extract_answer, grade_gsm8k, normalize, reference_answer, to_fraction
 
 CASES = [
     ("Janet sells 16 - 3 - 4 = 9 eggs.\n#### 18", "18"),
@@ -21,6 +23,25 @@ CASES = [
     ("no digits here", None),
     ("#### 1,000,000", "1000000"),
     ("In 2023 she had 5 cats. #### 5\nI hope 2024 is better.", "5"),
+    # fractions and mixed numbers are numbers (issue #13)
+    ("The answer is 3 1/2", "3.5"),  # a mixed number, never 3
+    ("She walks 3 1/2 miles.", "3.5"),
+    ("The answer is -3 1/2.", "-3.5"),
+    ("The answer is 13 1/2 cups", "13.5"),
+    ("Thus \\boxed{\\frac{7}{2}}", "3.5"),
+    ("The answer is $\\dfrac{146}{2}$.", "73"),
+    ("\\boxed{\\frac{-3}{4}}", "-0.75"),
+    ("The answer is 7/2.", "3.5"),
+    ("The answer is 1/3 of the pie.", "1/3"),
+    ("Answer: 2/6", "1/3"),
+    ("#### 10/4", "2.5"),
+    ("60/2 = 30, so she has 30 left.", "30"),
+    ("The speed is 5/hour", "5"),
+    ("Divide 1/0 and get nothing", None),
+    ("Due 12/25/2024", None),  # a date is not a fraction, and not its parts
+    # the LAST stated answer counts
+    ("The answer is 5. Wait, recheck: the answer is 7.", "7"),
+    ("Answer: 12\nOn reflection, Answer: 15", "15"),
 ]
 
 
@@ -65,3 +86,59 @@ def test_hash_line_wins_over_numbers_in_reasoning(reasoning: list[int], n: int,
     text = " then ".join(str(x) for x in reasoning) + f"\n#### {n}\n" + \
         " ".join(f"step {x}" for x in trailing)
     assert extract_answer(text) == str(n)
+
+
+def test_grade_compares_exact_rationals() -> None:
+    assert grade_gsm8k("The answer is 3 1/2", "3.5").passed
+    assert not grade_gsm8k("The answer is 3 1/2", "3").passed
+    assert grade_gsm8k(r"\boxed{\frac{14}{4}}", "3.5").passed
+    assert grade_gsm8k("The answer is 2/6", "1/3").passed
+    assert not grade_gsm8k("The answer is 0.333", "1/3").passed  # exact, no tolerance
+    assert to_fraction("$1,234.50") == Fraction(2469, 2)
+
+
+def test_last_answer_is_wins_over_the_first() -> None:
+    grade = grade_gsm8k("The answer is 18.\nLet me double-check... the answer is 20.", "20")
+    assert grade.passed and grade.extracted == "20"
+    assert not grade_gsm8k("The answer is 18.\nActually, the answer is 20.", "18").passed
+
+
+@settings(max_examples=200)
+@given(numbers, numbers, prose)
+def test_last_of_two_answer_is_sentences(first: int, last: int, between: str) -> None:
+    text = f"The answer is {first}.{between}\nSo the answer is {last}."
+    assert extract_answer(text) == str(last)
+
+
+@settings(max_examples=200)
+@given(st.integers(min_value=-10**6, max_value=10**6), st.integers(min_value=1, max_value=10**4))
+def test_fraction_spellings_agree(p: int, q: int) -> None:
+    value = Fraction(p, q)
+    for spelling in (f"\\frac{{{p}}}{{{q}}}", f"\\dfrac{{{p}}}{{{q}}}", f"{p}/{q}"):
+        got = extract_answer(f"The answer is {spelling}.")
+        assert got is not None and Fraction(got) == value, spelling
+        assert grade_gsm8k(f"The answer is {spelling}.", str(value)).passed
+
+
+@settings(max_examples=200)
+@given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=1, max_value=99),
+       st.integers(min_value=2, max_value=100))
+def test_mixed_number_is_never_its_integer_part(whole: int, num: int, den: int) -> None:
+    text = f"The answer is {whole} {num}/{den}"
+    got = extract_answer(text)
+    assert got is not None and Fraction(got) == whole + Fraction(num, den)
+    if num % den:
+        assert not grade_gsm8k(text, str(whole)).passed
+
+
+@settings(max_examples=200)
+@given(st.fractions(min_value=0, max_denominator=10**6), st.booleans(),
+       st.integers(min_value=0, max_value=60))
+def test_normalize_is_exact(magnitude: Fraction, negative: bool, places: int) -> None:
+    sign = "-" if negative else ""
+    value = -magnitude if negative else magnitude
+    assert Fraction(normalize(f"{sign}{magnitude.numerator}/{magnitude.denominator}") or 0) == value
+    digits = str(magnitude.numerator * 10**places // magnitude.denominator).rjust(places + 1, "0")
+    decimal = f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+    got = normalize(decimal)
+    assert got is not None and Fraction(got) == Fraction(decimal) and normalize(got) == got
