@@ -171,7 +171,7 @@ class EndpointPool:
         slot.last_failure = time.monotonic()
         if self.down is None and all(s.streak >= self.down_after and s.refused
                                      for s in self._slots):
-            self._go_down(str(exc))
+            self._go_down(f"last: {exc}")
 
     def _go_down(self, detail: str) -> None:
         self.down = EndpointDown([redact(s.url) for s in self._slots],

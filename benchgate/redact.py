@@ -60,6 +60,12 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"), MASK),
 )
 
+_FIELD_TRIGGERS = ("api", "key", "token", "secret", "password")
+# per shape: lower-case substrings without which it cannot match
+_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("authorization", *_FIELD_TRIGGERS), ("authorization", "api-key"), _FIELD_TRIGGERS,
+    ("bearer",), ("sk-",))
+
 
 def register_secret(value: str | None) -> None:
     """Redact ``value`` from now on (every configured ``api_key``); empty values are ignored."""
@@ -94,8 +100,10 @@ def redact(text: str) -> str:
     secret_re = _secret_re
     if secret_re is not None:
         text = secret_re.sub(MASK, text)
-    for pattern, replacement in _SHAPES:
-        text = pattern.sub(replacement, text)
+    low = text.lower()
+    for (pattern, replacement), triggers in zip(_SHAPES, _TRIGGERS, strict=True):
+        if any(t in low for t in triggers):  # a substring test is 50x cheaper than a scan
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -1,0 +1,97 @@
+"""benchgate.redact: registered secrets and credential shapes go, ordinary answers stay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchgate.redact import clear_secrets, redact, redact_obj, register_secret
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry() -> Iterator[None]:
+    clear_secrets()
+    yield
+    clear_secrets()
+
+
+def test_registered_secrets_are_replaced_wherever_they_occur() -> None:
+    text = "key=abc, got QwErTy123456 in the log and QwErTy123456again"
+    assert redact(text) == text
+    register_secret("QwErTy123456")
+    assert redact(text) == "key=abc, got *** in the log and ***again"
+
+
+def test_short_secrets_only_as_whole_tokens() -> None:
+    register_secret("test")
+    assert redact("token test, testing, a-test-b") == "token ***, testing, a-test-b"
+
+
+def test_empty_and_repeated_registrations_are_harmless() -> None:
+    register_secret("")
+    register_secret(None)
+    register_secret("  ")
+    register_secret("Zz9-longer-secret")
+    register_secret("Zz9-longer-secret")
+    assert redact("a b c") == "a b c"
+    assert redact("x Zz9-longer-secret y") == "x *** y"
+
+
+def test_the_longest_overlapping_secret_wins() -> None:
+    register_secret("abcdefgh12")
+    register_secret("abcdefgh12345678")
+    assert redact("k=abcdefgh12345678.") == "k=***."
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Authorization: Bearer tok_1234567890abc", "Authorization: ***"),
+    ("authorization: Basic dXNlcjpwYXNz", "authorization: ***"),
+    ('{"Authorization": "Bearer xyz"}', '{"Authorization": "***"}'),
+    ("{'authorization': 'Basic dXNlcjpwYXNz'}", "{'authorization': '***'}"),
+    ("bad key Bearer abc123def456", "bad key Bearer ***"),
+    ("key sk-proj-abcdefghijklmnop1234 rejected", "key *** rejected"),
+    ("GET /v1/models?api_key=abcdefgh&x=1", "GET /v1/models?api_key=***&x=1"),
+    ('{"api_key": "YOUR_KEY", "n": 1}', '{"api_key": "***", "n": 1}'),
+    ("x-api-key: 9f8e7d6c5b4a", "x-api-key: ***"),
+    ('"password": 12345678', '"password": ***'),
+    ("access_token=eyJhbGciOi.J9.abc", "access_token=***"),
+])
+def test_credential_shapes_are_masked(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "The answer is 42.",
+    "He was the bearer of bad news, and the Bearer of 2 letters.",
+    "Authorization: the act of granting access to a resource.",
+    "Step 1: api keys are secrets; the password is strong; 5 tokens.",
+    "sk-learn and scikit-learn are the same library; sk-12 is short.",
+    'api_key = os.environ["OPENAI_API_KEY"]',
+    "client = OpenAI(api_key=os.environ.get('KEY'))",
+    "def f(token: str) -> str:\n    return token[::-1]",
+    "#### 18",
+])
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redact_obj_walks_json_like_data() -> None:
+    register_secret("s3cr3t-value-1")
+    data: dict[str, Any] = {"error": {"message": "Bearer abcdefgh1 denied", "detail": ["s3cr3t-value-1", 3]},
+            "s3cr3t-value-1": ("ok", None, 1.5), "n": 7}
+    assert redact_obj(data) == {
+        "error": {"message": "Bearer *** denied", "detail": ["***", 3]},
+        "***": ("ok", None, 1.5), "n": 7}
+    assert data["error"]["detail"][0] == "s3cr3t-value-1"  # a copy, not in place
+
+
+def test_redaction_of_a_long_answer_is_fast() -> None:
+    import time
+
+    register_secret("s3cr3t-value-1")
+    text = ("Let me think step by step. 12 + 30 = 42, so the answer is 42.\n" * 20000)
+    start = time.perf_counter()
+    assert redact(text) == text
+    assert time.perf_counter() - start < 1.0
