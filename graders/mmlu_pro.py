@@ -12,11 +12,16 @@ without shots.
 Extraction is the reference cascade: ``answer is \(?([A-J])\)?``; else ``.*[aA]nswer:\s*([A-J])``
 (no DOTALL, as upstream); else the last standalone letter A-J (DOTALL). Like the current API
 script, ``**`` markdown is removed first. Where upstream draws a random letter for a response
-with no match, we return None and grade the item wrong.
+with no match, :func:`grade_mmlu_pro` returns None and grades the item wrong (``accuracy``);
+:func:`official_accuracy` gives the official figure, in which each unextracted answer is a
+random guess among the item's options (``evaluate_from_api.py``/``evaluate_from_local.py``:
+``random.randint(0, len(options) - 1)`` after ``random.seed(12345)``; ``compute_accuracy.py``
+draws ``random.choice`` over all ten letters), drawn from a seeded generator of its own.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -82,3 +87,25 @@ def grade_mmlu_pro(response: str, answer: str) -> Grade:
     return Grade(passed=ok, score=1.0 if ok else 0.0, expected=answer, extracted=got,
                  metrics={"unextracted": got is None},
                  detail="" if got is not None else "no answer letter found")
+
+
+def official_accuracy(rows: Sequence[tuple[str | None, str, int]], seed: int = 12345) -> float:
+    """Accuracy with the reference's random guess for unextracted answers, seeded.
+
+    ``rows`` are ``(extracted letter or None, reference letter, number of options)`` in item
+    order. Each None becomes ``LETTERS[rng.randint(0, n_options - 1)]`` from
+    ``random.Random(seed)``, drawn in row order: the draw ``evaluate_from_api.py`` and
+    ``evaluate_from_local.py`` (TIGER-AI-Lab/MMLU-Pro) make after their module-level
+    ``random.seed(12345)``. Upstream's stream is shared with other draws (and its
+    ``update_result`` redraws on every call), so its figure is one sample of this one; the
+    seed picks which. Empty ``rows`` give 0.0.
+    """
+    rng = random.Random(seed)
+    correct = 0
+    for pred, answer, n_options in rows:
+        if pred is None:
+            if not 1 <= n_options <= len(LETTERS):
+                raise ValueError(f"n_options must be 1 to {len(LETTERS)}, got {n_options!r}")
+            pred = LETTERS[rng.randint(0, n_options - 1)]
+        correct += pred == answer.strip()
+    return correct / len(rows) if rows else 0.0

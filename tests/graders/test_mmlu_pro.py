@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from graders.mmlu_pro import (
     extract_answer,
     format_question,
     grade_mmlu_pro,
+    official_accuracy,
 )
 
 CASES = [
@@ -100,3 +103,52 @@ def test_never_raises_and_in_range(text: str) -> None:
 def test_stated_answer_wins(reasoning: str, letter: str) -> None:
     assume("answer is" not in reasoning.replace("**", ""))
     assert extract_answer(f"{reasoning} The answer is ({letter}).") == letter
+
+
+def test_official_accuracy_without_gaps_is_plain_accuracy() -> None:
+    rows = [("A", "A", 4), ("B", "C", 4), ("J", "J", 10), ("D", "D", 10)]
+    assert official_accuracy(rows) == 0.75
+    assert official_accuracy([]) == 0.0
+
+
+def test_official_accuracy_guesses_among_the_options_only() -> None:
+    assert official_accuracy([(None, "A", 1)] * 20) == 1.0  # one option: always hit
+    assert official_accuracy([(None, "J", 4)] * 50) == 0.0  # J is not among 4 options
+    with pytest.raises(ValueError, match="n_options"):
+        official_accuracy([(None, "A", 0)])
+    with pytest.raises(ValueError, match="n_options"):
+        official_accuracy([(None, "A", 11)])
+
+
+def test_official_accuracy_is_the_upstream_draw() -> None:
+    # evaluate_from_api.py: random.seed(12345) at import, then randint(0, len(options) - 1)
+    # per unextracted answer, in item order.
+    rows = [(None, "ABCDEFGHIJ"[i % 7], 3 + i % 8) for i in range(300)]
+    state = random.getstate()
+    try:
+        random.seed(12345)
+        hits = sum(random.randint(0, n - 1) == "ABCDEFGHIJ".index(ref) for _, ref, n in rows)
+    finally:
+        random.setstate(state)
+    assert official_accuracy(rows) == hits / len(rows)
+    assert official_accuracy(rows, seed=12345) == official_accuracy(rows)  # deterministic
+    assert len({official_accuracy(rows, seed=s) for s in range(20)}) > 1  # the seed matters
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(LETTERS)),
+                          st.sampled_from(LETTERS), st.integers(min_value=1, max_value=10)),
+                max_size=60),
+       st.integers(min_value=0, max_value=2**32))
+def test_official_accuracy_bounds(rows: list[tuple[str | None, str, int]], seed: int) -> None:
+    n = len(rows)
+    plain = sum(p == a for p, a, _ in rows)
+    guessable = sum(p is None and LETTERS.index(a) < k for p, a, k in rows)
+    got = official_accuracy(rows, seed) * n if n else 0.0
+    assert plain <= round(got) <= plain + guessable
+
+
+def test_official_accuracy_mean_over_seeds_is_the_guess_rate() -> None:
+    rows = [(None, "B", 4)] * 40
+    mean = sum(official_accuracy(rows, seed=s) for s in range(500)) / 500
+    assert mean == pytest.approx(0.25, abs=0.01)
