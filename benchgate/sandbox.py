@@ -84,6 +84,7 @@ _FSIZE_BYTES = 16 * 1024 * 1024
 _TMPFS_BYTES = 64 * 1024 * 1024
 _NPROC = 64
 _GRACE_S = 2.0
+_FLUSH_S = 0.5
 _CONFINE_FAILED = 70
 _state = {"unsafe": False}
 
@@ -306,7 +307,7 @@ def _drive(procs: list[_Proc], start: float, timeout_s: float, output_limit: int
            done: Any = None) -> str:
     """Feed configs, collect output and status until all exit; returns the kill reason."""
     runaway = max(16 * output_limit, 1 << 20)
-    written, reason = 0, ""
+    written, reason, finishing, killed = 0, "", False, False
     deadline = start + timeout_s
     sel = selectors.DefaultSelector()
     buffers: dict[int, tuple[_Proc, str]] = {}
@@ -325,9 +326,8 @@ def _drive(procs: list[_Proc], start: float, timeout_s: float, output_limit: int
             sel.register(fd, selectors.EVENT_READ)
 
     def kill_all(why: str) -> None:
-        nonlocal reason, deadline
-        if not reason:
-            reason = why
+        nonlocal reason, deadline, killed
+        reason, killed = reason or why, True
         for q in procs:
             _kill(q.popen)
         deadline = time.monotonic() + _GRACE_S
@@ -336,9 +336,9 @@ def _drive(procs: list[_Proc], start: float, timeout_s: float, output_limit: int
         while sel.get_map():
             now = time.monotonic()
             if now >= deadline:
-                if reason:
+                if killed:
                     break
-                kill_all("timeout")
+                kill_all("" if finishing else "timeout")
             for key, _ in sel.select(timeout=max(0.0, min(deadline - now, 0.5))):
                 fd = int(key.fd)
                 if fd in pending:
@@ -357,9 +357,9 @@ def _drive(procs: list[_Proc], start: float, timeout_s: float, output_limit: int
                 if not chunk:
                     sel.unregister(fd)
                     if done is not None and done(proc, kind) and not reason:
-                        for q in procs:  # the verdict is in: the others have nothing to add
-                            if q is not proc:
-                                _kill(q.popen)
+                        # The verdict is in: the others get a moment to flush, then go.
+                        finishing = True
+                        deadline = min(deadline, time.monotonic() + _FLUSH_S)
                     continue
                 if kind == "status":
                     proc.status += chunk[: 4096 - len(proc.status)]
@@ -367,7 +367,7 @@ def _drive(procs: list[_Proc], start: float, timeout_s: float, output_limit: int
                 written += len(chunk)
                 buf = proc.out if kind == "out" else proc.err
                 buf += chunk[: output_limit - len(buf)]
-                if written > runaway and not reason:
+                if written > runaway and not killed:
                     kill_all("output")
     finally:
         sel.close()
