@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.humaneval import assemble, build_program, extract_code, grade_humaneval, pass_at_k
+from graders.humaneval import (
+    assemble,
+    assemble_check,
+    build_check,
+    build_program,
+    extract_code,
+    grade_humaneval,
+    pass_at_k,
+)
 
 SCALE_PROMPT = '''from typing import List
 
@@ -125,6 +133,22 @@ def test_completion_shapes() -> None:
 def test_build_program_matches_reference_layout() -> None:
     program = build_program("P\n", "    C\n", "T", "f")
     assert program == "P\n" + "    C\n" + "\n" + "T" + "\n" + "check(f)"
+
+
+def test_build_check_splits_the_program_at_the_trust_boundary() -> None:
+    check = build_check("P\n", "    C\n", "T", "f")
+    assert (check.candidate, check.test, check.entry_point, check.prelude) == \
+        ("P\n    C\n\n", "T", "f", "P\n")
+    # the reference program is the candidate, then the test, then the call of check
+    assert build_program("P\n", "    C\n", "T", "f") == check.candidate + "T\ncheck(f)"
+
+
+def test_assemble_check_uses_the_extracted_completion() -> None:
+    check = assemble_check(FENCED_SCALE, SCALE_PROMPT, SCALE_TEST, "scale")
+    assert check.candidate == SCALE_PROMPT + extract_code(FENCED_SCALE, SCALE_PROMPT,
+                                                          "scale") + "\n"
+    assert check.prelude == SCALE_PROMPT and check.test == SCALE_TEST
+    assert _runs(check.candidate + check.test + "\ncheck(scale)")
 
 
 @pytest.mark.parametrize("n,c,k,expected", [
