@@ -216,7 +216,6 @@ class EndpointPool:
                                             .rstrip()))
                 body, complete = await _read_capped(resp, self.max_response_bytes)
                 if not complete:
-                    resp.close()  # drop the connection rather than read the rest
                     return _truncated(body, self.max_response_bytes, slot.url)
         except aiohttp.ConnectionTimeoutError:
             raise _Retryable("connection timed out", connection=True, refused=True) from None
@@ -319,15 +318,17 @@ class EndpointPool:
 # -- bodies ------------------------------------------------------------------------------------
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytearray | bytes, bool]:
     """The body, and whether it is complete; at most ``cap`` bytes are kept (read in 64 KiB
-    chunks, so never more than ``cap`` + 64 KiB in memory)."""
+    chunks, so never more than ``cap`` + 64 KiB in memory). A body cut short closes the
+    connection instead of reading the rest."""
     length = resp.content_length
-    if length is not None and length <= cap:
+    if length is not None and length <= cap and "Content-Encoding" not in resp.headers:
         return await resp.read(), True  # the common case, in one piece
     buf = bytearray()
     async for chunk in resp.content.iter_chunked(_CHUNK):
         buf += chunk
         if len(buf) > cap:
             del buf[cap:]
+            resp.close()
             return buf, False
     return buf, True
 

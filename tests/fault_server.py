@@ -13,7 +13,7 @@ The last user message steers each request:
 - ``empty-stop``, ``null-length``, ``null-reasoning``: an empty answer the model chose.
 - ``echo-auth:STATUS``: answer STATUS with the request's Authorization header in the body.
 - ``huge:N``: a 200 whose content is N bytes (a fixed escaped head, then ``x``), streamed in
-  chunks without Content-Length.
+  chunks without Content-Length; ``huge-error:N``: a 500 with an N-byte body.
 - anything else: ``answer: <message>``.
 
 ``GET /stats`` returns the counters; ``GET /v1/models`` answers ``--models-status`` (with the
@@ -88,6 +88,17 @@ async def _huge(request: web.Request, size: int) -> web.StreamResponse:
     return resp
 
 
+async def _huge_error(request: web.Request, size: int) -> web.StreamResponse:
+    resp = web.StreamResponse(status=500, headers={"Content-Type": "text/plain",
+                                                   "Content-Length": str(size)})
+    await resp.prepare(request)
+    block = b"E" * 2**16
+    for start in range(0, size, len(block)):
+        await resp.write(block[:size - start])
+    await resp.write_eof()
+    return resp
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     app = request.app
     stats: Counter[str] = app["stats"]
@@ -116,6 +127,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
                                             "headers": {"Authorization": auth}}}, status=status)
     elif last.startswith("huge:"):
         return await _huge(request, int(last.removeprefix("huge:")))
+    elif last.startswith("huge-error:"):
+        return await _huge_error(request, int(last.removeprefix("huge-error:")))
     stats["answers"] += 1
     return web.json_response(_completion(f"answer: {last}"))
 

@@ -4,6 +4,7 @@ back, oversized bodies. Real HTTP to real local servers (tests/fault_server.py, 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -18,7 +19,7 @@ import pytest
 from benchgate.client import MAX_RESPONSE_BYTES, EndpointPool
 from benchgate.config import ModelSpec
 from benchgate.errors import EndpointDown, InfraError
-from benchgate.sim import FAULTS
+from benchgate.sim import DEFAULT_FAULTS, FAULTS, add_arguments, config_from_args
 from benchgate.simproc import SimProcess, get_json, sim_root
 from benchgate.task import Completion
 from tests.fault_server import BAD_200, HUGE_HEAD, KINDS, FaultServer
@@ -307,6 +308,32 @@ def test_a_small_cap_is_respected(servers: list[FaultServer]) -> None:
     assert small.finish_reason == "stop" and small.text == HUGE_HEAD + "x" * (1000 - head)
 
 
+def test_a_huge_error_body_is_not_read_whole(servers: list[FaultServer]) -> None:
+    server = start(servers)
+
+    async def run() -> tuple[Outcome, int, Outcome]:
+        pool = pool_for(server.url, max_retries=1, backoff_s=0.01)
+        try:
+            await ask(pool, "warm up")
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            result = await ask(pool, f"huge-error:{8 * 2**20}")
+            peak = tracemalloc.get_traced_memory()[1] - base
+            tracemalloc.stop()
+            return result, peak, await ask(pool, "after")
+        finally:
+            if tracemalloc.is_tracing():
+                tracemalloc.stop()
+            await pool.close()
+
+    result, peak, after = asyncio.run(run())
+    assert isinstance(result, InfraError) and "HTTP 500 EEEE" in str(result)
+    assert len(str(result)) < 400
+    assert peak < 2**20, peak  # 64 KiB of each 8 MiB body are read
+    assert isinstance(after, Completion) and after.text == "answer: after"
+
+
 def test_simulator_fault_kinds_are_retried() -> None:
     new = [k for k in FAULTS if k not in ("429", "500", "drop")]
     assert set(new) == set(BAD_200)
@@ -336,6 +363,13 @@ def test_simulator_fault_kinds_are_retried() -> None:
         flaky.stop()
 
 
-def test_simulator_rejects_unknown_fault_kinds() -> None:
+def test_simulator_fault_flags() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args([])).faults == DEFAULT_FAULTS == ("429", "500", "drop")
+    chosen = config_from_args(parser.parse_args(["--sim-faults", "not-json,text-choice"]))
+    assert chosen.faults == ("not-json", "text-choice")
+    with pytest.raises(SystemExit, match="names no fault kind"):
+        config_from_args(parser.parse_args(["--faults", ","]))
     with pytest.raises(InfraError, match="unknown fault kind 'nonsense'"):
         SimProcess(accuracy=0.7, latency_ms=0, fail_rate=0.5, faults=["500", "nonsense"])
