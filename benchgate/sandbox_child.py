@@ -377,6 +377,15 @@ class _Unsupported(Exception):
     """The check cannot be run across the process boundary."""
 
 
+def _compile_prelude(prelude: str) -> Any:
+    """The prompt as code; a prompt that ends at a bare signature gets a ``pass`` body."""
+    try:
+        return compile(prelude, "prompt.py", "exec", dont_inherit=True)
+    except SyntaxError:
+        return compile(prelude.rstrip("\n") + "\n    pass\n", "prompt.py", "exec",
+                       dont_inherit=True)
+
+
 def _check(cfg: dict[str, Any]) -> None:
     """The checker: the trusted test against the candidate proxy; the verdict on the status fd."""
     import os
@@ -385,7 +394,7 @@ def _check(cfg: dict[str, Any]) -> None:
     entry = cfg["entry_point"]
     g: dict[str, object] = {"__name__": "__checker__"}
     try:
-        exec(compile(cfg["prelude"], "prompt.py", "exec", dont_inherit=True), g)
+        exec(_compile_prelude(cfg["prelude"]), g)
         exec(compile(cfg["test"], "test.py", "exec", dont_inherit=True), g)
         check = g["check"]
     except BaseException as exc:  # noqa: BLE001 - bad dataset code is an error, not a fail

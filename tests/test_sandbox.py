@@ -300,3 +300,12 @@ def test_the_benchmark_refuses_and_the_flag_opts_out(tmp_path: Path) -> None:
 
 def test_isolation_is_reported() -> None:
     assert isolation() == "bubblewrap+seccomp" or availability() is not None
+
+
+@needs_sandbox
+def test_a_prompt_that_ends_at_a_bare_signature_still_loads_in_the_checker() -> None:
+    # upstream example_problem.jsonl: prompt "def return1():\n", completion "    return 1"
+    test = "def check(candidate):\n    assert candidate() == 1"
+    prelude = "def f():\n"
+    assert run_check(Check(prelude + "    return 1\n", test, "f", prelude)).passed
+    assert not run_check(Check(prelude + "    return 2\n", test, "f", prelude)).passed
