@@ -12,6 +12,9 @@ with ``--data-dir``:
   (``test/0#1`` ... ``test/0#6``) in a scratch data dir: the mean pass@1 over the copies is
   the reference's pass@1 of the one problem with n = 6.
 
+Grading goes through :func:`benchgate.sandbox.run_check` (candidate and checker in separate
+bubblewrap + seccomp sandboxes, plain-data results), as in the benchmark.
+
 Usage: python bench/fidelity_humaneval.py --data-dir ../shared/datasets [-n 2]
 """
 
@@ -64,7 +67,7 @@ def example_case(folder: Path, out: Path) -> tuple[Path, Path]:
 
 def run(name: str, data_dir: Path, rows: Path, workers: str | None, timeout: str) -> Row:
     """One plugin session on ``rows``; its report section plus the wall time and exit status."""
-    report = WORKDIR / f"{name}.report.json"
+    report = WORKDIR / name / "report.json"  # its own folder: items files sit beside it
     cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks" / "humaneval"), "-q",
            "-p", "no:cacheprovider", "--data-dir", str(data_dir), "--model", name,
            "--responses", str(rows), "--no-cache", "--report", str(report)]
