@@ -1,3 +1,1 @@
-"""benchgate: the plugin runtime and the benchmark fixtures."""
-
-pytest_plugins = ["benchgate.plugin", "fixtures.model"]
+"""The plugin and its fixtures come from the ``pytest11`` entry points (pyproject.toml)."""

@@ -111,12 +111,13 @@ def read_verdict(benchmark: str, model: str, node: Any,
 
 
 def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item: Any,
-                   verdict: Verdict) -> None:
+                   verdict: Verdict) -> str | None:
     """Record the verdict (``--snapshot-update``) or compare it with the baseline's.
 
     A known failure in the baseline is marked xfail; a judge score more than
     ``--regression-tolerance`` below the baseline's fails as a regression. What was compared
-    is stashed on the node for the item's record.
+    is stashed on the node for the item's record. Returns the regression's failure line, if
+    any (the test then fails; the recorded verdict stays what the grader said).
     """
     from benchgate.plugin import BASELINE  # the plugin imports this module
 
@@ -126,13 +127,13 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
         stored = verdict_of(verdict.passed, verdict.score, verdict.extracted, item_digest(item))
         snapshot = request.getfixturevalue("snapshot")  # only now: syrupy's fixture is costly
         assert snapshot.use_extension(extension_for(task.name, model)) == stored
-        return
+        return None
     name = options.get(config, "baseline") or model
     if not has_baseline(task.name, name):
-        return
+        return None
     base = read_verdict(task.name, name, node, item_digest, item)
     if base is None:
-        return
+        return None
     node.stash[BASELINE] = {"name": name, **base}
     if not base["passed"]:
         node.add_marker(pytest.mark.xfail(reason=f"known failure in baseline {name}",
@@ -140,8 +141,9 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
     elif not task.proportion:
         tolerance = float(options.get(config, "regression_tolerance"))
         if base["score"] - verdict.score > tolerance:
-            pytest.fail(f"regression vs {name}: score {verdict.score:g} is more than "
-                        f"{tolerance:g} below the baseline's {base['score']:g}", pytrace=False)
+            return (f"{verdict.message.split(':', 1)[0]}: score {verdict.score:g} is more than "
+                    f"{tolerance:g} below the baseline's {base['score']:g}")
+    return None
 
 
 def mcnemar_exact(fixed: int, broken: int) -> float:

@@ -22,6 +22,7 @@ from benchgate.responses import unknown_ids
 from benchgate.runtime import Runtime
 from benchgate.session import Session
 from benchgate.task import Verdict, task_of
+from benchgate.terminal import FailureCap, QuickReports
 
 RUNTIME = pytest.StashKey[Runtime]()
 SESSION = pytest.StashKey[Session]()
@@ -49,6 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
     set_snapshot_root(Path(snapshots) if snapshots else config.rootpath / "snapshots")
     config.stash[SESSION] = Session(config, runtime)
     config.pluginmanager.register(config.stash[SESSION], "benchgate-session")
+    state = config.stash[SESSION]
+
+    def folder() -> str:
+        paths = {str(state.report_path(m).parent) for m in runtime.models} or {"results/<model>"}
+        return paths.pop() if len(paths) == 1 else "results/<model>"
+
+    config.pluginmanager.register(FailureCap(config, folder), "benchgate-failure-cap")
+    config.pluginmanager.register(QuickReports(lambda i: task_of(i) is not None),
+                                  "benchgate-quick-reports")
     if config.pluginmanager.hasplugin("xdist"):
         from benchgate import xdist_hooks
 

@@ -95,7 +95,9 @@ class Resolver:
         if name is None and from_file:
             defaults = self.models_file().default_judges
             name = defaults[0] if defaults else None
-        if name is None and models and all(s.source == "simulator" for s in models.values()):
+        sim_only = options.model_names(self.config) == ["sim"] and not options.get(
+            self.config, "endpoint")
+        if name is None and sim_only:
             name = "sim"  # the simulator judges its own answers unless told otherwise
         if name is None:
             return None

@@ -54,7 +54,7 @@ def test_responses_are_graded_boxed_first(run_bench: Run, pytester: pytest.Pytes
     result = run_bench("--responses", str(path), "--model", "m", "--data", "sample", "--limit", "3",
                        benchmark="aime2025")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*AIME 2025-I-2: expected 108, got None (boxed answer*"])
+    result.stdout.fnmatch_lines(["*aime2025 2025-I-2: expected 108, got None (boxed answer*"])
     sec = section(pytester.path, "m")
     assert sec["metrics"] == {"accuracy": pytest.approx(2 / 3), "boxed": pytest.approx(2 / 3)}
     recs = jsonl(pytester.path / "results" / "m" / "aime2025.items.jsonl")

@@ -96,7 +96,7 @@ def test_repeats_give_unbiased_pass_at_k(run_bench: Callable[..., pytest.RunResu
     majority = sum(c >= 2 for c in right.values())
     assert result.parseoutcomes().get("passed", 0) == sec["passed"] == majority
     assert sum(sec["executions"].values()) == 30
-    result.stdout.fnmatch_lines(["*samples passed)*"])
+    result.stdout.fnmatch_lines(["*repeats passed)*"])
 
 
 def write_responses(path: Path, answers: dict[str, str]) -> Path:
@@ -153,10 +153,10 @@ def test_slow_programs_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sandbox_failure_is_an_infrastructure_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(programs: Sequence[str], **kwargs: Any) -> list[ExecResult]:
+    async def broken(checks: Sequence[Any], **kwargs: Any) -> list[ExecResult]:
         return [ExecResult(False, "error", None, "", "", 0.0, "sandbox failure: no /tmp")]
 
-    monkeypatch.setattr(module, "run_many", broken)
+    monkeypatch.setattr(module, "run_checks", broken)
     with pytest.raises(InfraError, match="no /tmp"):
         asyncio.run(module.run(_problem(), FakeContext("    return 0\n")))
 

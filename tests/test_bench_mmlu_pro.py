@@ -86,7 +86,7 @@ def test_responses_count_unextracted_as_wrong(run_bench: Run, pytester: pytest.P
     assert sec["metrics"] == {"accuracy": 0.5, "unextracted": 0.25}
     assert sec["by_category"]["math"] == {"accuracy": pytest.approx(2 / 3),
                                           "unextracted": pytest.approx(1 / 3), "n": 3}
-    result.stdout.fnmatch_lines(["*MMLU-Pro 9003 (math): expected 'C', got None (no answer*"])
+    result.stdout.fnmatch_lines(["*mmlu_pro 9003 (math): expected 'C', got None (no answer*"])
 
 
 @pytest.mark.fidelity

@@ -71,7 +71,7 @@ def test_mc1_responses_read_letters_strictly(run_bench: Run, pytester: pytest.Py
     result.assert_outcomes(passed=1, failed=2)
     mc1 = sections(pytester.path, "m")["truthfulqa"]
     assert mc1["metrics"] == {"mc1": pytest.approx(1 / 3), "unextracted": pytest.approx(1 / 3)}
-    result.stdout.fnmatch_lines([f"*TruthfulQA MC1 2: expected '{true[2]}', got None*"])
+    result.stdout.fnmatch_lines([f"*truthfulqa 2: expected '{true[2]}', got None*"])
 
 
 def test_generation_responses_are_judged(run_bench: Run, pytester: pytest.Pytester) -> None:
@@ -91,7 +91,7 @@ def test_generation_responses_are_judged(run_bench: Run, pytester: pytest.Pytest
     gen = sections(pytester.path, "m")["truthfulqa_gen"]
     assert gen["metrics"]["informative_rate"] == pytest.approx(2 / 3)
     assert gen["run"]["judge"]["name"] == "sim"
-    result.stdout.fnmatch_lines(["*TruthfulQA 1 (Health): judged untruthful, informative:*"])
+    result.stdout.fnmatch_lines(["*truthfulqa_gen 1 (Health): judged untruthful, informative*"])
 
 
 def test_hub_configs_map_to_our_schema() -> None:
