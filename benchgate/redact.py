@@ -21,6 +21,7 @@ keys and values). Both are cheap when nothing matches.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from typing import Any
@@ -65,6 +66,9 @@ _FIELD_TRIGGERS = ("api", "key", "token", "secret", "password")
 _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("authorization", *_FIELD_TRIGGERS), ("authorization", "api-key"), _FIELD_TRIGGERS,
     ("bearer",), ("sk-",))
+# one scan that rules out every shape at once: most strings in a record contain no trigger
+_ANY_TRIGGER = re.compile("|".join(sorted({re.escape(t) for ts in _TRIGGERS for t in ts})),
+                          re.IGNORECASE)
 
 
 def register_secret(value: str | None) -> None:
@@ -100,6 +104,8 @@ def redact(text: str) -> str:
     secret_re = _secret_re
     if secret_re is not None:
         text = secret_re.sub(MASK, text)
+    if _ANY_TRIGGER.search(text) is None:
+        return text
     low = text.lower()
     for (pattern, replacement), triggers in zip(_SHAPES, _TRIGGERS, strict=True):
         if any(t in low for t in triggers):  # a substring test is 50x cheaper than a scan
@@ -108,14 +114,33 @@ def redact(text: str) -> str:
 
 
 def redact_obj(value: Any) -> Any:
-    """Apply :func:`redact` to every string in JSON-like data (dict keys too); returns a copy
-    for containers, other values unchanged."""
+    """Apply :func:`redact` to every string in JSON-like data (dict keys too); other values
+    unchanged. Containers with nothing to redact may come back as they are, not copied."""
+    if isinstance(value, (dict, list)) and _nothing_to_redact(value):
+        return value
+    return _redact_tree(value)
+
+
+def _nothing_to_redact(value: Any) -> bool:
+    """One scan of the serialised data instead of one per string (records hold ~60 strings)."""
+    if any(not secret.isprintable() or '"' in secret or "\\" in secret for secret in _secrets):
+        return False  # such a secret is escaped in JSON text: walk the strings instead
+    try:
+        blob = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return False
+    secret_re = _secret_re
+    return (_ANY_TRIGGER.search(blob) is None
+            and (secret_re is None or secret_re.search(blob) is None))
+
+
+def _redact_tree(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {(redact(k) if isinstance(k, str) else k): redact_obj(v) for k, v in value.items()}
+        return {(redact(k) if isinstance(k, str) else k): _redact_tree(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact_obj(v) for v in value]
+        return [_redact_tree(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(redact_obj(v) for v in value)
+        return tuple(_redact_tree(v) for v in value)
     return value

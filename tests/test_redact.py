@@ -87,6 +87,15 @@ def test_redact_obj_walks_json_like_data() -> None:
     assert data["error"]["detail"][0] == "s3cr3t-value-1"  # a copy, not in place
 
 
+def test_redact_obj_finds_secrets_json_escaping_would_hide() -> None:
+    # the one-scan prefilter reads serialised data; a secret JSON escapes must still be found
+    register_secret('pa"ss\\word-9Z')
+    record = {"messages": [{"role": "user", "content": 'echo pa"ss\\word-9Z'}], "n": 1}
+    assert redact_obj(record) == {"messages": [{"role": "user", "content": "echo ***"}], "n": 1}
+    clean = {"messages": [{"role": "user", "content": "What is 6 x 7?"}], "extracted": "42"}
+    assert redact_obj(clean) == clean
+
+
 def test_redaction_of_a_long_answer_is_fast() -> None:
     import time
 

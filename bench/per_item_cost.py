@@ -1,0 +1,243 @@
+"""Per-item cost of the suite against its floors (issue #10's table; prints figures, asserts nothing).
+
+Each figure is a ratio measured in one run on this machine, side by side with its anchor:
+
+1. cold, N GSM8K items at concurrency 32, whole process  vs  a bare aiohttp client sending the
+   same request bodies (recorded by the server during the suite's run) at the same concurrency;
+2. cold, GSM8K + MMLU-Pro (13,351 items with ``--data-dir``) at concurrency 256: wall, CPU, peak
+   RSS vs the bare client;
+3. fully cached rerun of the GSM8K items  vs  bare pytest running as many trivial parametrized tests;
+4. a one-item run (start-up, report)  vs  bare pytest on a one-test file, same venv and plugins;
+5. collection of MMLU-Pro (``--collect-only``).
+
+The server is an outside asyncio (aiohttp) OpenAI-compatible server with a fixed latency, not
+the project's simulator. Usage::
+
+    python bench/per_item_cost.py --data-dir ../shared/datasets [--latency-ms 200] [--skip-large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[1]
+
+BARE_CLIENT = textwrap.dedent("""
+    import asyncio, json, sys
+    import aiohttp
+
+    async def main(url, bodies, conc):
+        sem = asyncio.Semaphore(conc)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as http:
+            async def one(body):
+                async with sem:
+                    async with http.post(url + "/chat/completions", json=body) as resp:
+                        data = await resp.json()
+                        return data["choices"][0]["message"]["content"]
+            answers = await asyncio.gather(*(one(b) for b in bodies))
+        print(len(answers))
+
+    bodies = [json.loads(line) for line in open(sys.argv[2])]
+    asyncio.run(main(sys.argv[1], bodies, int(sys.argv[3])))
+""")
+
+
+class OutsideServer:
+    """aiohttp chat-completions server on a thread; records request bodies when asked."""
+
+    def __init__(self, latency_ms: float) -> None:
+        self.latency = latency_ms / 1000
+        self.record: list[dict[str, Any]] | None = None
+        self.requests = 0
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        self._ready.wait(10)
+
+    def _serve(self) -> None:
+        async def models(_: web.Request) -> web.Response:
+            return web.json_response({"object": "list", "data": [
+                {"id": "outside", "object": "model", "owned_by": "bench"}]})
+
+        async def chat(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.requests += 1
+            if self.record is not None:
+                self.record.append(body)
+            await asyncio.sleep(self.latency)
+            return web.json_response({
+                "id": "x", "object": "chat.completion", "model": "outside",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                    "role": "assistant", "content": "Let me see. The answer is (B). #### 42"}}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
+
+        async def start() -> None:
+            app = web.Application(client_max_size=64 * 2**20)
+            app.router.add_get("/v1/models", models)
+            app.router.add_post("/v1/chat/completions", chat)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port, backlog=4096).start()
+            self._ready.set()
+            while True:
+                await asyncio.sleep(3600)
+
+        asyncio.run(start())
+
+
+def _hwm_mb(pid: int) -> float:
+    """Peak RSS of ``pid`` plus its live descendants, from /proc (VmHWM is per address space,
+    so unlike ``ru_maxrss`` it does not inherit the forking parent's size)."""
+    total = 0.0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total += next(int(line.split()[1]) for line in status.splitlines()
+                      if line.startswith("VmHWM")) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _hwm_mb(int(child))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return total
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit status) of a child and its descendants."""
+    # bytecode caching on, as users have it (this machine sets PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTEST_") and k != "PYTHONDONTWRITEBYTECODE"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    peak = 0.0
+    err = b""
+
+    def drain() -> None:
+        nonlocal err
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    while True:
+        peak = max(peak, _hwm_mb(proc.pid))
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    reader.join(5)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        text = err.decode(errors="replace")
+        raise SystemExit(f"{' '.join(cmd[:6])}... exited {proc.returncode}: {text[-800:]}")
+    return wall, usage.ru_utime + usage.ru_stime, peak, proc.returncode
+
+
+def suite(paths: list[str], server: OutsideServer, work: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *paths, "-q", "--tb=no", "--no-header",
+            "-p", "no:cacheprovider", "--endpoint", server.url, "--model", "outside", *extra]
+
+
+def bare_client(server: OutsideServer, bodies: list[dict[str, Any]], conc: int,
+                work: Path) -> tuple[float, float, float, int]:
+    script = work / "bare_client.py"
+    script.write_text(BARE_CLIENT)
+    data = work / "bodies.jsonl"
+    data.write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    return measure([sys.executable, str(script), server.url, str(data), str(conc)], work)
+
+
+def row(name: str, ours: tuple[float, ...], anchor: tuple[float, ...], target: str) -> None:
+    print(f"| {name} | {ours[0]:.2f} s, {ours[1]:.1f} s CPU, {ours[2]:.0f} MB | "
+          f"{anchor[0]:.2f} s, {anchor[1]:.1f} s CPU, {anchor[2]:.0f} MB | "
+          f"{ours[0] / anchor[0]:.2f}x | {target} |")
+
+
+def trivial_tests(work: Path, n: int) -> Path:
+    path = work / "trivial" / f"test_trivial_{n}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"import pytest\n\n\n@pytest.mark.parametrize('i', range({n}))\n"
+                    "def test_trivial(i):\n    assert i >= 0\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="upstream data (gsm8k/, mmlu_pro/)")
+    parser.add_argument("--latency-ms", type=float, default=200)
+    parser.add_argument("--cold-items", type=int, default=500)
+    parser.add_argument("--skip-large", action="store_true", help="skip the 13,351-item run")
+    args = parser.parse_args()
+    data = str(Path(args.data_dir).resolve())
+    work = Path(tempfile.mkdtemp(prefix="benchgate-cost-"))
+    server = OutsideServer(args.latency_ms)
+    gsm8k = str(REPO / "benchmarks" / "gsm8k")
+    mmlu = str(REPO / "benchmarks" / "mmlu_pro")
+    print(f"outside aiohttp server at {args.latency_ms:.0f} ms; load {os.getloadavg()[0]:.2f}; "
+          f"{os.cpu_count()} CPUs; work dir {work}")
+    print("| figure | benchgate | anchor | ratio | target |")
+    print("|---|---|---|---|---|")
+    try:
+        n = args.cold_items
+        server.record = []
+        ours = measure(suite([gsm8k], server, work, "--data-dir", data, "--limit", str(n),
+                             "--concurrency", "32", "--no-cache"), work)
+        bodies, server.record = server.record, None
+        anchor = bare_client(server, bodies, 32, work)
+        row(f"cold, {n} GSM8K items at concurrency 32", ours, anchor, "<= 1.25x")
+
+        if not args.skip_large:
+            server.record = []
+            ours = measure(suite([gsm8k, mmlu], server, work, "--data-dir", data,
+                                 "--concurrency", "256", "--no-cache"), work)
+            bodies, server.record = server.record, None
+            anchor = bare_client(server, bodies, 256, work)
+            row(f"cold, {len(bodies)} items (GSM8K + MMLU-Pro) at concurrency 256", ours, anchor,
+                "throughput >= 0.5x (ratio <= 2), RSS < 300 MB")
+
+        cache = work / "cache"
+        args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir", str(cache)]
+        measure(suite([gsm8k], server, work, *args_cached), work)
+        before = server.requests
+        ours = measure(suite([gsm8k], server, work, *args_cached), work)
+        assert server.requests == before, "cached rerun made calls"
+        count = sum(1 for _ in open(Path(data) / "gsm8k" / "test.jsonl"))
+        anchor = measure([sys.executable, "-m", "pytest", str(trivial_tests(work, count)), "-q",
+                          "--tb=no", "--no-header", "-p", "no:cacheprovider"], work)
+        row(f"fully cached rerun, {count} GSM8K items", ours, anchor, "<= 1.3x")
+
+        ours = measure(suite([gsm8k], server, work, *args_cached, "--limit", "1"), work)
+        anchor = measure([sys.executable, "-m", "pytest", str(trivial_tests(work, 1)), "-q",
+                          "--tb=no", "--no-header", "-p", "no:cacheprovider"], work)
+        row("a one-item run (cached; start-up, report)", ours, anchor, "<= 1.25x")
+
+        wall, cpu, rss, _ = measure([sys.executable, "-m", "pytest", mmlu, "--collect-only", "-q",
+                                     "-p", "no:cacheprovider", "--data-dir", data, "--endpoint",
+                                     server.url, "--model", "outside"], work)
+        print(f"| collection of MMLU-Pro (12,032 items) | {wall:.2f} s, {cpu:.1f} s CPU, "
+              f"{rss:.0f} MB | - | - | < 3 s |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
