@@ -3,9 +3,9 @@
 Each item's verdict (passed, score, extracted answer; nothing volatile) is a syrupy snapshot
 in ``snapshots/<benchmark>/<model>/<test>[<id>].json``; ``--snapshot-update`` records them.
 With a baseline present, known failures become xfail, fixed items xpass, and items that passed
-in the baseline and fail now are regressions. The paired gate is McNemar's exact test
-(McNemar 1947): under no change, the discordant pairs split 50/50, so the p-value is the
-two-sided binomial tail of min(fixed, broken) among fixed + broken.
+in the baseline and fail now are regressions. A baseline recorded with ``--repeats K`` also
+keeps each item's pass count and score spread, so items that flip within it are *flaky*; the
+labels and the run-level paired test are in :mod:`benchgate.regression`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.location import PyTestLocation
 
-from benchgate import options
+from benchgate import options, regression
+from benchgate.regression import mcnemar_exact as mcnemar_exact
 from benchgate.task import Task, Verdict
 
 _ROOT: list[Path] = [Path("snapshots")]
@@ -114,8 +114,10 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
                    verdict: Verdict) -> str | None:
     """Record the verdict (``--snapshot-update``) or compare it with the baseline's.
 
-    A known failure in the baseline is marked xfail; a judge score more than
-    ``--regression-tolerance`` below the baseline's fails as a regression. What was compared
+    An item whose verdict flipped within the baseline's repeats is flaky (xfail-like, reason
+    ``flaky: baseline passed j of K``); a known failure in the baseline is marked xfail; a
+    judge score more than ``--regression-tolerance`` below the baseline's fails as a regression.
+    ``--snapshot-update`` with ``--repeats K`` also records the pass count and score spread. What was compared
     is stashed on the node for the item's record. Returns the regression's failure line, if
     any (the test then fails; the recorded verdict stays what the grader said).
     """
@@ -124,7 +126,8 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
     node = request.node
     config = request.config
     if config.option.update_snapshots:
-        stored = verdict_of(verdict.passed, verdict.score, verdict.extracted, item_digest(item))
+        stored = {**verdict_of(verdict.passed, verdict.score, verdict.extracted, item_digest(item)),
+                  **regression.repeat_fields(verdict)}
         snapshot = request.getfixturevalue("snapshot")  # only now: syrupy's fixture is costly
         assert snapshot.use_extension(extension_for(task.name, model)) == stored
         return None
@@ -135,7 +138,10 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
     if base is None:
         return None
     node.stash[BASELINE] = {"name": name, **base}
-    if not base["passed"]:
+    if regression.is_flaky(base):  # its own outcome, never failing the run
+        node.stash[BASELINE]["flaky"] = True
+        node.add_marker(pytest.mark.xfail(reason=regression.flaky_reason(base), strict=False))
+    elif not base["passed"]:
         node.add_marker(pytest.mark.xfail(reason=f"known failure in baseline {name}",
                                           strict=False))
     elif not task.proportion:
@@ -146,24 +152,7 @@ def apply_baseline(request: pytest.FixtureRequest, task: Task, model: str, item:
     return None
 
 
-def mcnemar_exact(fixed: int, broken: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant pair counts."""
-    n = fixed + broken
-    if n == 0:
-        return 1.0
-    k = min(fixed, broken)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
 def compare(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Fixed/broken counts and McNemar's p over items that have a baseline verdict."""
-    paired = [r for r in records if r.get("baseline") is not None and r["repeat"] == 0
-              and r["outcome"] != "error"]
-    if not paired:
-        return None
-    fixed = sorted((r["id"] for r in paired if not r["baseline"]["passed"] and r["passed"]), key=str)
-    broken = sorted((r["id"] for r in paired if r["baseline"]["passed"] and not r["passed"]), key=str)
-    return {"name": paired[0]["baseline"]["name"], "paired": len(paired),
-            "fixed": len(fixed), "broken": len(broken), "fixed_ids": fixed, "broken_ids": broken,
-            "mcnemar_p": mcnemar_exact(len(fixed), len(broken))}
+    """Fixed/broken/flaky counts and the run-level test over items that have a baseline
+    verdict (see :func:`benchgate.regression.compare`)."""
+    return regression.compare(records)

@@ -4,7 +4,10 @@
 |---|---|
 | every item graded, no gate given, no baseline: any wrong answer | 1 (pytest's) |
 | thresholds given, no baseline: the gates alone decide (wrong answers are still reported) | 0 / 1 |
-| a baseline: regressions fail (1), known failures are xfail (0) | 0 / 1 |
+| a baseline: the run-level regression test decides (1 on a significant drop at
+  ``--max-regression-p``, default 0.05); regressed items still fail as tests, known failures
+  are xfail, flaky items never fail | 0 / 1 |
+| a baseline and ``--strict-regressions``: any regressed item fails | 1 |
 | any item errored (infrastructure), or a gate failed | 1 |
 | ``--snapshot-update`` that recorded every verdict | 0 |
 | Ctrl-C | 2 |
@@ -43,13 +46,17 @@ def threshold_problem(runtime: Any, tasks: Sequence[Task], complete: bool = Fals
 
 
 def forgiven(records: Mapping[str, Sequence[dict[str, Any]]], thresholds: Mapping[str, Any],
-             updating: bool) -> set[str]:
+             updating: bool, strict: bool = False) -> set[str]:
     """Node ids whose failure is a wrong answer that must not decide the exit status: with
-    ``--snapshot-update`` (the verdict was recorded), or when the model has gates and the
-    benchmark has no baseline (the gates decide)."""
+    ``--snapshot-update`` (the verdict was recorded), when the model has gates and the
+    benchmark has no baseline (the gates decide), and items compared with a baseline verdict
+    unless ``strict`` (``--strict-regressions``): the run-level regression test decides."""
     out: set[str] = set()
     for recs in records.values():
         with_baseline = any(r.get("baseline") is not None for r in recs)
+        if with_baseline and not strict:
+            out.update(r["nodeid"] for r in recs
+                       if r.get("baseline") is not None and r["outcome"] != "error")
         if not (updating or (thresholds and not with_baseline)):
             continue
         out.update(r["nodeid"] for r in recs if r["outcome"] != "error" and not r.get("passed"))

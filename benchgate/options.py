@@ -67,8 +67,11 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--regression-tolerance",), "regression_tolerance",
      {"type": float, "help": "judge-score drop counted as a regression (default 2.0)"}, "string"),
     (("--max-regression-p",), "max_regression_p",
-     {"type": float, "help": "fail when McNemar's p for more broken than fixed items is below P"},
-     "string"),
+     {"type": float, "help": "with a baseline, fail when the paired run-level test finds a drop "
+      "with p below P (default 0.05)"}, "string"),
+    (("--strict-regressions",), "strict_regressions",
+     {"action": "store_true", "help": "with a baseline, any single regressed item fails the run "
+      "(default: the run-level test decides)"}, "bool"),
     (("--pass-mark",), "pass_mark",
      {"type": float, "help": "judge score an item needs to pass (default 7 on 1-10)"}, "string"),
     (("--multiturn-cases",), "multiturn_cases",
@@ -81,12 +84,15 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
      "string"),
     (("--sim-latency-ms",), "sim_latency_ms", {"type": float, "help": "simulator latency"}, "string"),
     (("--sim-fail-rate",), "sim_fail_rate", {"type": float, "help": "simulator fault rate"}, "string"),
+    (("--sim-flaky",), "sim_flaky",
+     {"type": float, "metavar": "F", "help": "simulator: a fraction F of the items are coin flips "
+      "per seed, the rest right or wrong whatever the seed"}, "string"),
 ]
 
 DEFAULTS: dict[str, Any] = {
     "data": "hub", "repeats": 1, "concurrency": 32, "cache_dir": ".benchgate/cache",
     "request_timeout": 600.0, "max_retries": 5, "sim_accuracy": 0.7, "regression_tolerance": 2.0,
-    "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0}
+    "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0, "max_regression_p": 0.05}
 ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
 
 

@@ -18,6 +18,7 @@ from benchgate.errors import ConfigError, InfraError
 from benchgate.exitstatus import threshold_problem
 from benchgate.records import build, junit_properties
 from benchgate.redact import redact
+from benchgate.regression import option_problem
 from benchgate.responses import unknown_ids
 from benchgate.runtime import Runtime
 from benchgate.session import Session
@@ -39,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "benchgate(task): a benchmark test (set by Task)")
     try:
+        problem = option_problem(lambda dest: options.get(config, dest))
+        if problem:
+            raise ConfigError(problem)
         runtime = Runtime(config)
         if runtime.model is not None and not hasattr(config, "workerinput"):
             runtime.probe()
@@ -212,6 +216,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when == "call" and ("outcome", "flaky") in report.user_properties:
+        return "flaky", "~", ("FLAKY", {"yellow": True})
     if report.when != "call" or config.option.verbose <= 0 or report.skipped:
         return None
     props = dict(report.user_properties)

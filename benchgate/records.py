@@ -13,6 +13,7 @@ from typing import Any
 
 from benchgate.grade import Grade
 from benchgate.redact import redact, redact_obj
+from benchgate.regression import flaky_reason
 from benchgate.task import Completion, Verdict
 
 PROPERTY_LIMIT = 300
@@ -110,8 +111,12 @@ def junit_properties(records: Sequence[dict[str, Any]]) -> list[tuple[str, str]]
     first = records[0]
     outcome = first["outcome"] if first["outcome"] == "error" else (
         "passed" if first.get("passed") else "failed")
-    props = [("outcome", outcome), ("score", _short(first.get("item_score"))),
+    base = first.get("baseline") or {}
+    flaky = outcome != "error" and bool(base.get("flaky"))
+    props = [("outcome", "flaky" if flaky else outcome), ("score", _short(first.get("item_score"))),
              ("expected", _short(first["expected"])), ("extracted", _short(first["extracted"]))]
+    if flaky:  # its own outcome, never failing the run; what it got now is in graded
+        props += [("reason", flaky_reason(base)), ("graded", outcome)]
     if outcome != "passed" and first.get("message"):
         text = redact(str(first["message"]))
         props.append(("message", text if len(text) <= PROPERTY_LIMIT else

@@ -76,14 +76,23 @@ def summary_lines(sections: dict[str, dict[str, Any]], gates: list[dict[str, Any
                      "the items file)")
     for name, s in sections.items():
         cmp = s.get("baseline")
-        if cmp:
+        if cmp and int(cmp.get("repeats") or 1) > 1:
+            lines.append(f"{name} vs baseline {cmp['name']} ({cmp['repeats']} repeats): "
+                         f"{cmp['paired']} paired, fixed {cmp['fixed']}, broken {cmp['broken']}, "
+                         f"flaky {cmp['flaky']}, pass rate {100 * cmp['delta']:+.1f} points, "
+                         f"{cmp['test']} p={cmp['p']:.3g}")
+        elif cmp:
             lines.append(f"{name} vs baseline {cmp['name']}: {cmp['paired']} paired, fixed "
                          f"{cmp['fixed']}, broken {cmp['broken']}, McNemar p={cmp['mcnemar_p']:.3g}")
+        if cmp and cmp.get("flaky"):
+            lines.append(f"{name}: {cmp['flaky']} flaky item(s): their verdict flips within the "
+                         f"baseline's {cmp['repeats']} repeats (never failing the run)")
     for g in gates:
         if "max_p" in g:
             verdict = "ok" if g["ok"] else "FAILED"
             lines.append(f"gate {g['key']}: {verdict} (broken {g['broken']} vs fixed {g['fixed']}, "
-                         f"p={g['value']:.3g}, fails below {g['max_p']})")
+                         f"p={g['value']:.3g}, fails below {g['max_p']}; "
+                         f"{g.get('test', 'McNemar exact')})")
         elif g["ok"]:
             lines.append(f"gate {g['key']} >= {g['min']}: ok ({_fmt(g['value'])})")
         elif g["value"] is None:

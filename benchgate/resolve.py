@@ -52,7 +52,9 @@ class Resolver:
         """What the simulator answers with: part of its fingerprint."""
         get = options.get
         return {"accuracy": float(get(self.config, "sim_accuracy")),
-                "fail_rate": float(get(self.config, "sim_fail_rate"))}
+                "fail_rate": float(get(self.config, "sim_fail_rate")),
+                **({} if get(self.config, "sim_flaky") is None else
+                   {"flaky": float(get(self.config, "sim_flaky"))})}
 
     def start_sim(self) -> str:
         """The simulator's URL, starting it on first use (workers reuse the controller's)."""
@@ -60,7 +62,9 @@ class Resolver:
             return str(self.shared["sim_url"])
         get = options.get
         self.sim = SimProcess(get(self.config, "sim_accuracy"), get(self.config, "sim_latency_ms"),
-                              get(self.config, "sim_fail_rate"))
+                              get(self.config, "sim_fail_rate"),
+                              extra=[] if get(self.config, "sim_flaky") is None else
+                              ["--flaky", str(get(self.config, "sim_flaky"))])
         self.shared["sim_url"] = self.sim.url
         return self.sim.url
 

@@ -17,6 +17,7 @@ from benchgate.baseline import compare
 from benchgate.exitstatus import decide, forgiven
 from benchgate.fingerprint import digest
 from benchgate.redact import redact
+from benchgate.regression import gate as regression_gate
 from benchgate.report import evaluate_gates, run_info, summary_lines
 from benchgate.runtime import Runtime
 from benchgate.spool import Spool
@@ -132,8 +133,9 @@ class Session:
         forgive: set[str] = set()
         errors = 0
         updating = bool(self.config.option.update_snapshots)
+        strict = bool(options.get(self.config, "strict_regressions"))
         for model, records in self.records.items():
-            forgive |= forgiven(records, self.runtime.thresholds(model), updating)
+            forgive |= forgiven(records, self.runtime.thresholds(model), updating, strict)
             errors += sum(1 for recs in records.values() for r in recs if r["outcome"] == "error")
         return decide(status, self.failed, forgive, errors, gate_failed)
 
@@ -190,17 +192,15 @@ class Session:
                     section["interrupted"] = True
                 cmp = compare(recs)
                 section["baseline"] = cmp
+                if cmp is not None:
+                    section["flaky"] = cmp["flaky"]
                 sections[bench] = section
                 merged[bench] = [{k: v for k, v in r.items() if k != "data"} for r in recs]
             gates = evaluate_gates(rt.thresholds(spec.name), sections)
             for bench, section in sections.items():
                 cmp = section["baseline"]
                 if cmp is not None and max_p is not None:
-                    worse = cmp["broken"] > cmp["fixed"]
-                    gates.append({"key": f"{bench}.regression", "max_p": max_p,
-                                  "value": cmp["mcnemar_p"], "fixed": cmp["fixed"],
-                                  "broken": cmp["broken"],
-                                  "ok": not (worse and cmp["mcnemar_p"] < max_p)})
+                    gates.append(regression_gate(bench, cmp, float(max_p)))
             report["model"] = {**spec.public(), "served_model": rt.served.get(spec.name),
                                "fingerprint": rt.fingerprints.get(spec.name)}
             report["benchmarks"].update(sections)

@@ -1,7 +1,9 @@
 """The simulator (SPEC §5): a real OpenAI-compatible HTTP server for tests and benchmarks.
 
 ``/v1/chat/completions`` answers a registered benchmark item correctly with probability
-``accuracy``, deterministically per (item, seed); answers judge prompts in the judge's format;
+``accuracy``, deterministically per (item, seed) (with ``flaky`` F: a fraction F of the items
+are coin flips per seed, the rest right or wrong whatever the seed, see :func:`item_right`);
+answers judge prompts in the judge's format;
 injects latency and faults on request: 429 with Retry-After, 500, dropped connections, and
 200s that are not chat completions (``null-content``, ``error-object``, ``empty-choices``,
 ``not-json``, ``text-choice``), each a kind of :data:`FAULTS`.
@@ -42,6 +44,7 @@ class SimConfig:
     served_model: str = "sim"
     capacity: int = 0  # > 0: more requests in flight than this get 429
     reasoning: bool = False
+    flaky: float | None = None  # None: every item right with probability accuracy per seed
 
 
 @dataclass
@@ -93,14 +96,32 @@ def _judge_reply(prompt: str, key: str) -> str | None:
     return None
 
 
+def item_right(config: SimConfig, prompt: str, seed: int) -> bool:
+    """Whether the simulator answers the item ``prompt`` right at sampling ``seed``.
+
+    Without ``flaky``, each (item, seed) is right with probability ``accuracy``. With
+    ``flaky`` F, an item-level draw u makes the items with u < F coin flips (right with
+    probability 1/2 for each seed) and every other item deterministic: right whatever the
+    seed when its rescaled draw is below the share that keeps the expected accuracy at
+    ``accuracy`` (clamped to [0, 1]). Lowering ``accuracy`` only turns right items wrong.
+    """
+    per_seed = _digest(prompt, seed, config.seed)
+    if config.flaky is None:
+        return per_seed < config.accuracy
+    u = _digest("item", prompt, config.seed)
+    if u < config.flaky:
+        return per_seed < 0.5
+    share = (config.accuracy - config.flaky / 2) / (1 - config.flaky)
+    return (u - config.flaky) / (1 - config.flaky) < share
+
+
 def reply_for(state: SimState, messages: list[dict[str, Any]], seed: int) -> str:
     """The simulator's answer to a conversation."""
     users = [m.get("content") for m in messages if m.get("role") == "user"]
     last = users[-1] if users and isinstance(users[-1], str) else ""
     pair = state.answers.get(last)
     if pair is not None:
-        correct = _digest(last, seed, state.config.seed) < state.config.accuracy
-        return pair[0] if correct else pair[1]
+        return pair[0] if item_right(state.config, last, seed) else pair[1]
     whole = "\n".join(str(m.get("content")) for m in messages)
     judged = _judge_reply(whole, f"{whole}\x1f{seed}")
     if judged is not None:
@@ -228,6 +249,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--served-model", default="sim")
     parser.add_argument("--capacity", type=int, default=0,
                         help="requests in flight beyond this get 429 (0 = unlimited)")
+    parser.add_argument("--flaky", "--sim-flaky", type=float, default=None, metavar="F",
+                        help="a fraction F of the items are coin flips per seed, the others "
+                             "right or wrong whatever the seed (default: every item right "
+                             "with probability --accuracy per seed)")
     parser.add_argument("--reasoning", action="store_true",
                         help="also return reasoning_content, as reasoning servers do")
 
@@ -240,9 +265,11 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         raise SystemExit(f"benchgate sim: unknown fault kind {bad[0]!r} (valid: {', '.join(FAULTS)})")
     if not faults:
         raise SystemExit(f"benchgate sim: --faults names no fault kind (valid: {', '.join(FAULTS)})")
+    if args.flaky is not None and not 0.0 <= args.flaky <= 1.0:
+        raise SystemExit(f"benchgate sim: --flaky {args.flaky}: use a fraction from 0 to 1")
     return SimConfig(accuracy=args.accuracy, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
                      faults=faults, seed=args.seed, served_model=args.served_model,
-                     capacity=args.capacity, reasoning=args.reasoning)
+                     capacity=args.capacity, reasoning=args.reasoning, flaky=args.flaky)
 
 
 async def serve(config: SimConfig, host: str, port: int) -> None:

@@ -165,7 +165,7 @@ def test_gate_alone_decides_exit_status(run_bench: Callable[..., pytest.RunResul
                     "--threshold", "gsm8k.accuracy=1.01")
     assert bad.ret == 1
     bad.stdout.fnmatch_lines(["*gate gsm8k.accuracy >= 1.01: FAILED, got 1.000 (short by 0.010)"])
-    assert report(pytester.path)["gates"] == [
+    assert [g for g in report(pytester.path)["gates"] if g["key"] == "gsm8k.accuracy"] == [
         {"key": "gsm8k.accuracy", "min": 1.01, "value": 1.0, "ok": False}]
 
 
