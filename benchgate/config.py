@@ -23,10 +23,11 @@ from urllib.parse import urlparse
 import yaml
 
 from benchgate.errors import ConfigError
+from benchgate.serve_config import ServeSpec, Sweep, expand_sweeps, parse_serve
 
 MODEL_KEYS = ("endpoint", "endpoints", "model", "api_key", "revision", "concurrency",
               "sampling", "thresholds", "system", "request_timeout", "max_retries",
-              "max_response_bytes")
+              "max_response_bytes", "serve", "checkpoints")
 JUDGE_ONLY_KEYS = ("format", "rate_limit")
 JUDGE_KEYS = (*MODEL_KEYS, *JUDGE_ONLY_KEYS)
 JUDGE_FORMATS = ("fastchat", "prometheus", "pairwise")
@@ -70,11 +71,14 @@ class ModelSpec:
     max_response_bytes: int | None = None
     rate_limit: float | None = None
     source: str = "models file"
+    serve: ServeSpec | None = None  # the suite starts this model's server (serve_config.py)
+    checkpoint: str | None = None  # a sweep member's checkpoint directory
 
     def public(self) -> dict[str, Any]:
         """What may be written to reports: never the API key."""
-        return {"name": self.name, "served_model": self.served, "revision": self.revision,
-                "endpoints": list(self.endpoints), "system": self.system}
+        out = {"name": self.name, "served_model": self.served, "revision": self.revision,
+               "endpoints": list(self.endpoints), "system": self.system}
+        return out if self.checkpoint is None else {**out, "checkpoint": self.checkpoint}
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class ModelsFile:
     models: dict[str, ModelSpec]
     judges: dict[str, ModelSpec]
     defaults: dict[str, Any]
+    sweeps: dict[str, Sweep] = field(default_factory=dict)  # checkpoints keys -> members
 
     @property
     def default_judges(self) -> list[str]:
@@ -412,10 +417,21 @@ def _spec(name: str, raw: Any, where: str, *, judge: bool, defaults: dict[str, A
             if key in raw:
                 raise ConfigError(f"{where}.{key}: only judges take a {key}")
     _unknown(raw, JUDGE_KEYS if judge else MODEL_KEYS, where)
-    if ("endpoint" in raw) == ("endpoints" in raw):
-        raise ConfigError(f"{where}: give exactly one of 'endpoint' or 'endpoints'")
+    if judge and "checkpoints" in raw:
+        raise ConfigError(f"{where}.checkpoints: only models take checkpoints")
+    serve = None
+    if "serve" in raw:  # endpoint optional (default http://127.0.0.1:{port}/v1), set at start
+        if "endpoints" in raw:
+            raise ConfigError(f"{where}: a served model has one 'endpoint' (or none), not "
+                              "'endpoints'")
+        serve = parse_serve(raw["serve"], f"{where}.serve", raw.get("endpoint"),
+                            check_url=check_url)
+    elif ("endpoint" in raw) == ("endpoints" in raw):
+        raise ConfigError(f"{where}: give exactly one of 'endpoint' or 'endpoints' (or 'serve')")
     endpoints: tuple[str, ...]
-    if "endpoint" in raw:
+    if serve is not None:
+        endpoints = ()
+    elif "endpoint" in raw:
         endpoints = (check_url(raw["endpoint"], f"{where}.endpoint"),)
     else:
         urls = raw["endpoints"]
@@ -449,7 +465,7 @@ def _spec(name: str, raw: Any, where: str, *, judge: bool, defaults: dict[str, A
                      revision=None if revision is None else str(revision),
                      sampling=sampling, thresholds=_thresholds(raw.get("thresholds"),
                                                                f"{where}.thresholds"),
-                     format=fmt, **values)
+                     format=fmt, serve=serve, **values)
 
 
 def load_models_file(path: Path) -> ModelsFile:
@@ -475,7 +491,9 @@ def load_models_file(path: Path) -> ModelsFile:
                                 defaults=defaults)
                   for n, v in entries.items()}
         for section, entries in sections.items()}
-    return ModelsFile(path=path, models=out["models"], judges=out["judges"], defaults=defaults)
+    models, sweeps = expand_sweeps(out["models"], sections["models"], path)
+    return ModelsFile(path=path, models=models, judges=out["judges"], defaults=defaults,
+                      sweeps=sweeps)
 
 
 def parse_threshold(text: str, where: str = "--threshold") -> tuple[str, float]:

@@ -55,9 +55,10 @@ def props_of(props: Any) -> dict[str, Any]:
     return out
 
 
-def make(card: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """The report's fingerprint entry: its parts and their digest."""
-    parts = {"card": card, "props": props}
+def make(card: dict[str, Any], props: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The report's fingerprint entry: its parts and their digest (``extra``: e.g. the
+    ``checkpoint`` directory a suite-started server was given)."""
+    parts = {"card": card, "props": props, **extra}
     return {"digest": digest(parts), **parts}
 
 

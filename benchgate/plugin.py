@@ -49,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, InfraError) as exc:
         raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime
+    from benchgate.serving import ServeHooks, XdistServeHooks
+
+    config.pluginmanager.register(ServeHooks(runtime), "benchgate-serve")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistServeHooks(runtime), "benchgate-serve-xdist")
     sandbox.set_unsafe(bool(options.get(config, "unsafe_no_sandbox")))
     snapshots = options.get(config, "snapshot_dir")
     set_snapshot_root(Path(snapshots) if snapshots else config.rootpath / "snapshots")

@@ -19,6 +19,7 @@ from benchgate import options
 from benchgate.config import ModelsFile, ModelSpec, check_url, load_models_file, pick
 from benchgate.errors import ConfigError
 from benchgate.redact import register_secret
+from benchgate.serve_config import sweep_members
 from benchgate.simproc import SimProcess
 
 
@@ -86,6 +87,17 @@ class Resolver:
         file = self.models_file()
         spec: ModelSpec = pick("model", name, file.models, file.path)
         return spec
+
+    def models(self, name: str | None) -> list[ModelSpec]:
+        """The models ``name`` selects: a sweep key gives every checkpoint, in natural order."""
+        if name is not None and not self.replay and not options.get(self.config, "endpoint") \
+                and name != "sim":
+            file = self.models_file()
+            if name in file.sweeps:
+                members = sweep_members(file.sweeps[name], file.path)
+                return [file.models[m] for m in members]
+        spec = self.model(name)
+        return [] if spec is None else [spec]
 
     def judge(self, models: dict[str, ModelSpec]) -> ModelSpec | None:
         """The judge for judged benchmarks, or None."""

@@ -20,6 +20,7 @@ from benchgate.errors import ConfigError, InfraError
 from benchgate.resolve import Resolver
 from benchgate.responses import load_responses
 from benchgate.scheduler import CallContext, Caller, Counters, LoopThread
+from benchgate.serving import Serving
 from benchgate.simproc import post_json, sim_root
 from benchgate.task import Task, task_of
 
@@ -45,8 +46,7 @@ class Runtime:
         names: list[str | None] = list(options.model_names(config))
         self.models: dict[str, ModelSpec] = {}
         for name in [*names] or [None]:
-            spec = self.resolver.model(name)
-            if spec is not None:
+            for spec in self.resolver.models(name):  # a sweep key: every checkpoint
                 self.models[spec.name] = spec
         if len(self.models) > 1 and (options.get(config, "endpoint") or self.responses):
             raise ConfigError("several --model values need a models file (not --endpoint or "
@@ -71,6 +71,10 @@ class Runtime:
         self.cache_dir = None if no_cache else Path(options.get(config, "cache_dir"))
         self.cache = Cache(None if self.cache_dir is None else self.cache_dir / "responses.sqlite")
         self.refresh = bool(options.get(config, "refresh"))
+        self.serving = Serving(self)  # servers the suite starts (serve: in the models file)
+        if self.judge is not None and self.judge.serve is not None:
+            self.judge = self.serving.judge(self.judge)
+        self.serving.begin()
 
     @property
     def model(self) -> ModelSpec | None:
@@ -116,7 +120,12 @@ class Runtime:
             async def make() -> EndpointPool:
                 return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive, **cap)
 
-            self._pools[spec.name + spec.source] = self.loop.run(make())
+            try:  # on the loop already (a served model's caller, built once it is up)
+                asyncio.get_running_loop()
+                self._pools[spec.name + spec.source] = EndpointPool(
+                    spec, conc, timeout, retries, adaptive=adaptive, **cap)
+            except RuntimeError:
+                self._pools[spec.name + spec.source] = self.loop.run(make())
         return self._pools[spec.name + spec.source]
 
     def probe(self) -> None:
@@ -178,9 +187,15 @@ class Runtime:
     def _ensure_callers(self) -> None:
         """Build the callers on the main thread (pools are created through the loop)."""
         if self._callers is None:
-            self._callers = {name: self.caller(spec, self.served.get(name), "model")
+            self._callers = {name: None if self.serving.pending(name) else
+                             self.caller(spec, self.served.get(name), "model")
                              for name, spec in self.models.items()}
             self._callers[""] = self.caller(self.judge, self.judge_served, "judge")
+
+    def install_caller(self, name: str) -> None:
+        """Build served model ``name``'s caller now that its server is up (on the loop)."""
+        assert self._callers is not None
+        self._callers[name] = self.caller(self.models[name], self.served.get(name), "model")
 
     def _contexts(self, task: Task, item: Any, model_name: str) -> list[CallContext]:
         assert self._callers is not None
@@ -201,6 +216,8 @@ class Runtime:
         if task.needs_judge and self.judge is None:
             raise InfraError(f"{task.name} needs a judge: pass --judge NAME, --judge-endpoint URL "
                              "or --judge sim")
+        if self.serving.pending(model) and self.responses is None:
+            await self.serving.ready(model)  # its turn in the sweep
         return list(await asyncio.gather(*(task.execute(item, ctx)
                                            for ctx in self._contexts(task, item, model))))
 
@@ -234,6 +251,8 @@ class Runtime:
         same cache, retries and concurrency limits as the scheduled calls."""
         self._ensure_callers()
         assert self._callers is not None and self.model is not None
+        if self.serving.pending(self.model_of(node)):
+            self.loop.run(self.serving.ready(self.model_of(node)))
         model = self._callers[self.model_of(node)]
         if model is None or (kind == "judge" and self._callers[""] is None):
             raise InfraError(f"no {kind} configured: pass --{kind} NAME or --{kind}-endpoint URL")
@@ -265,6 +284,7 @@ class Runtime:
             self._callers = None
         self.cache.close()
         self.resolver.stop()
+        self.serving.stop_all()
 
 
 def _settle(fut: concurrent.futures.Future[list[Any]], task: asyncio.Future[list[Any]]) -> None:
