@@ -60,6 +60,9 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--max-failures-shown",), "max_failures_shown",
      {"type": int, "metavar": "N", "help": "FAILURES entries per benchmark (default 20; 0: all)"},
      "string"),
+    (("--progress-interval",), "progress_interval",
+     {"type": float, "metavar": "S", "help": "seconds between progress lines when the output is "
+      "not a terminal (default 10; 0: no progress line)"}, "string"),
     (("--snapshot-dir",), "snapshot_dir",
      {"metavar": "DIR", "help": "verdict snapshots (default <rootdir>/snapshots)"}, "string"),
     (("--baseline",), "baseline",
@@ -92,7 +95,8 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
 DEFAULTS: dict[str, Any] = {
     "data": "hub", "repeats": 1, "concurrency": 32, "cache_dir": ".benchgate/cache",
     "request_timeout": 600.0, "max_retries": 5, "sim_accuracy": 0.7, "regression_tolerance": 2.0,
-    "pass_mark": 7.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0, "max_regression_p": 0.05}
+    "pass_mark": 7.0, "progress_interval": 10.0,
+    "sim_latency_ms": 0.0, "sim_fail_rate": 0.0, "max_regression_p": 0.05}
 ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
 
 

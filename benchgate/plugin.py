@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchgate import options, sandbox
+from benchgate import options, progress, sandbox
 from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
@@ -23,7 +23,7 @@ from benchgate.responses import unknown_ids
 from benchgate.runtime import Runtime
 from benchgate.session import Session
 from benchgate.task import Verdict, task_of
-from benchgate.terminal import FailureCap, QuickReports
+from benchgate.terminal import FailureCap, QuickReports, in_summary
 
 RUNTIME = pytest.StashKey[Runtime]()
 SESSION = pytest.StashKey[Session]()
@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(FailureCap(config, folder), "benchgate-failure-cap")
     config.pluginmanager.register(QuickReports(lambda i: task_of(i) is not None),
                                   "benchgate-quick-reports")
+    progress.register(config, runtime)
     if config.pluginmanager.hasplugin("xdist"):
         from benchgate import xdist_hooks
 
@@ -223,14 +224,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     if report.when == "call" and ("outcome", "flaky") in report.user_properties:
         return "flaky", "~", ("FLAKY", {"yellow": True})
-    if report.when != "call" or config.option.verbose <= 0 or report.skipped:
+    if report.when != "call" or config.option.verbose <= 0 or report.skipped or \
+            in_summary(config):  # the short summary adds the message itself
         return None
     props = dict(report.user_properties)
     if "extracted" not in props:
         return None
     got, want = props["extracted"], props["expected"]
     if report.passed:
-        return "passed", ".", (f"PASSED (got {got})", {"green": True})
+        shown = "" if got in ("[]", "null", '""', "{}") else f" (got {got})"
+        return "passed", ".", (f"PASSED{shown}", {"green": True})
     if "message" in props:
         return "failed", "F", (f"FAILED ({props['message']})", {"red": True})
     return "failed", "F", (f"FAILED (got {got}, expected {want})", {"red": True})

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Runtime:
         self.cache_dir = None if no_cache else Path(options.get(config, "cache_dir"))
         self.cache = Cache(None if self.cache_dir is None else self.cache_dir / "responses.sqlite")
         self.refresh = bool(options.get(config, "refresh"))
+        self.on_wait: Callable[[], None] | None = None  # called while a test waits (progress)
         self.serving = Serving(self)  # servers the suite starts (serve: in the models file)
         if self.judge is not None and self.judge.serve is not None:
             self.judge = self.serving.judge(self.judge)
@@ -268,7 +270,16 @@ class Runtime:
             self._ensure_callers()
             item = node.callspec.params["item"]  # type: ignore[attr-defined]
             fut = self.loop.submit(self._run(task, item, self.model_of(node)))
+        while self.on_wait is not None:
+            try:
+                return fut.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                self.on_wait()
         return fut.result()
+
+    def in_flight(self) -> int:
+        """Requests this process has on the wire now, over all endpoints."""
+        return sum(pool.limiter.inflight for pool in self._pools.values())
 
     def close(self) -> None:
         """Stop the loop, close clients, the cache and the simulator."""

@@ -18,6 +18,13 @@ import pytest
 from benchgate import options
 
 DEFAULT_SHOWN = 20
+SUMMARIZING = pytest.StashKey[bool]()
+
+
+def in_summary(config: pytest.Config) -> bool:
+    """Whether pytest is printing its end-of-session summaries (``-v`` words stay plain there:
+    the short summary adds each failure's message itself)."""
+    return config.stash.get(SUMMARIZING, False)
 
 
 def _benchmark(report: Any) -> str | None:
@@ -37,6 +44,13 @@ class FailureCap:
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Generator[None]:
+        self.config.stash[SUMMARIZING] = True
+        try:
+            yield from self._capped(terminalreporter)
+        finally:
+            self.config.stash[SUMMARIZING] = False
+
+    def _capped(self, terminalreporter: Any) -> Generator[None]:
         raw = options.get(self.config, "max_failures_shown")
         limit = DEFAULT_SHOWN if raw is None else int(raw)
         failed = terminalreporter.stats.get("failed", [])
