@@ -169,7 +169,7 @@ def expand_sweeps(models: dict[str, ModelSpec], raw: dict[Any, Any], path: Path
                 raise ConfigError(f"{where}.checkpoints: two directories are named "
                                   f"{directory.name!r}; {pattern!r} must match unique names")
             members.append(member)
-            served = member if spec.served == name else spec.served
+            served = spec.served if settings.get("model") is not None else member
             out[member] = replace(spec, name=member, served=served,
                                   checkpoint=str(directory.resolve()))
         sweeps[name] = Sweep(name, pattern, tuple(members))

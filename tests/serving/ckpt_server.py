@@ -85,7 +85,8 @@ def main() -> None:
               f"(HF_TOKEN={os.environ.get('HF_TOKEN', '')})", file=sys.stderr)
         sys.exit(3)
     time.sleep(args.slow)
-    web.run_app(app(args.name, args.path, args.delay), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(app(args.name, args.path, args.delay), host="127.0.0.1", port=args.port, print=None,
+                shutdown_timeout=1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sys
@@ -65,6 +66,15 @@ def intervals(events: list[tuple[str, str, float]]) -> list[tuple[str, float, fl
     missing = [name for name, _ in starts if name not in stops]
     assert not missing, f"servers never stopped: {missing}"
     return [(name, t, stops[name]) for name, t in starts]
+
+
+def assert_one_at_a_time(events: list[tuple[str, str, float]], order: list[str]) -> None:
+    """The servers ran in ``order``, each stopped before the next one started."""
+    spans = intervals(events)
+    assert [name for name, _, _ in spans] == order
+    assert [kind for kind, _, _ in events] == ["start", "stop"] * len(order), events
+    for (_, _, stop), (_, start, _) in itertools.pairwise(spans):
+        assert stop < start
 
 
 def report(root: Path, model: str) -> dict[str, Any]:
