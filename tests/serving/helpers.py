@@ -81,3 +81,16 @@ def report(root: Path, model: str) -> dict[str, Any]:
     """``results/<model>/report.json`` under ``root``."""
     data: dict[str, Any] = json.loads((root / "results" / model / "report.json").read_text())
     return data
+
+
+def readme_blocks(section: str, lang: str) -> list[str]:
+    """The ``lang`` fenced blocks of README section ``## <section>``, in order."""
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    body = text[text.index(f"## {section}\n"):]
+    body = body[:body.find("\n## ", 3)] if "\n## " in body[3:] else body
+    blocks = []
+    for chunk in body.split(f"```{lang}\n")[1:]:
+        blocks.append(chunk[:chunk.index("```")])
+    return blocks

@@ -4,7 +4,9 @@ Inline CSS, charts drawn with matplotlib (``Figure`` objects, no pyplot state, n
 and embedded as inline SVG with text as paths: the page loads nothing, runs no script and looks
 the same offline. Charts: score bars with their 95% intervals per benchmark, a category x model
 heatmap per benchmark (every ``by_*`` group but turns), MT-Bench-style turn 1 vs turn 2 bars
-(``by_turn``); then the tables of the markdown report and the fixed / broken items.
+(``by_turn``), and with three or more runs (a checkpoint sweep) one line chart per metric
+across the runs, the headline's 95% interval as a band; then the tables of the markdown report
+and the fixed / broken items.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from benchgate.compare import CompareError, Comparison, fmt, fmt_p, mcnemar_rows, natural, sections, wide
+from benchgate.compare.model import (
+    CompareError,
+    Comparison,
+    fmt,
+    fmt_p,
+    mcnemar_rows,
+    natural,
+    sections,
+    wide,
+)
+from benchgate.compare.sweep import SWEEP_MIN, series, short_labels, sweep_order, sweep_table
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1150px;
@@ -143,6 +155,36 @@ def turn_chart(cmp: Comparison, bench: str, rows: list[dict[str, Any]], figure: 
     return _svg(fig)
 
 
+def sweep_chart(cmp: Comparison, bench: str, metric: str, rows: list[dict[str, Any]],
+                figure: Any) -> str:
+    """One metric across the runs in sweep order; the 95% interval as a band and error bars."""
+    labels = short_labels(cmp)
+    order = [r.label for r in sweep_order(cmp.runs)]
+    points = [(order.index(r["model"]), r) for r in rows if r["value"] is not None]
+    xs = [x for x, _ in points]
+    ys = [float(r["value"]) for _, r in points]
+    fig = figure(figsize=(max(4.0, 1.0 + 0.9 * len(labels)), 2.9))
+    ax = fig.add_subplot(1, 1, 1)
+    with_ci = all(r["ci_low"] is not None and r["ci_high"] is not None for _, r in points)
+    if with_ci and points:
+        low = [float(r["ci_low"]) for _, r in points]
+        high = [float(r["ci_high"]) for _, r in points]
+        ax.fill_between(xs, low, high, color=COLORS[0], alpha=0.18, linewidth=0, label="95% CI")
+        ax.errorbar(xs, ys, yerr=[[y - lo for y, lo in zip(ys, low, strict=True)],
+                                  [hi - y for y, hi in zip(ys, high, strict=True)]],
+                    fmt="none", ecolor=COLORS[0], elinewidth=1, capsize=3)
+    ax.plot(xs, ys, marker="o", color=COLORS[0], linewidth=1.8)
+    for x, y in zip(xs, ys, strict=True):
+        ax.annotate(f"{y:.3f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
+                    fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=20 if len(labels) > 4 else 0, fontsize=8)
+    ax.set_title(f"{bench} {metric}" + (" (95% CI)" if with_ci else ""), fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def _diffs(cmp: Comparison) -> list[str]:
     """Per benchmark and model: counts, McNemar's p, and a table of the fixed and broken items."""
     out = []
@@ -186,6 +228,10 @@ def render(cmp: Comparison) -> str:
                            [[h["benchmark"], h["metric"], h["model"], fmt(h["n"]), fmt(h["score"]),
                              f"[{fmt(h['ci_low'])}, {fmt(h['ci_high'])}]", fmt(h["delta"], True),
                              fmt(h["errors"])] for h in cmp.headline]))
+        if len(cmp.runs) >= SWEEP_MIN:
+            body.append("<h2>Across the runs (sweep order)</h2>")
+            body += [sweep_chart(cmp, b, m, rows, Figure) for b, m, rows in series(cmp)]
+            body.append(_table(*sweep_table(cmp)))
         tables = sections(cmp)
         turns = [(b, rows) for b, g, rows in tables if g == "turn"]
         if turns:

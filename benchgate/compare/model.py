@@ -1,19 +1,16 @@
-"""``benchgate compare``: a comparison report between model runs (the first report is the baseline).
+"""The comparison's data: reports and items loaded, paired and tabulated as plain rows.
 
-Inputs are ``report.json`` files and the ``<benchmark>.items.jsonl`` files beside them. Output:
-markdown on stdout (headline metrics with 95% intervals and deltas, per-category tables, per-item
-fixed/broken lists, McNemar's exact test per benchmark), optionally CSV files and one
-self-contained HTML page (:mod:`benchgate.compare_html`). Items are paired on (benchmark, id),
-repeat 0, both graded (``passed`` or ``failed``; errors are not model verdicts).
+Inputs are ``report.json`` files and the ``<benchmark>.items.jsonl`` files beside them. Items
+are paired on (benchmark, id), repeat 0, both graded (``passed`` or ``failed``; errors are not
+model verdicts); the first report is the baseline. :mod:`.markdown`, :mod:`.csv` and
+:mod:`.html` only format what :func:`build` computes; :mod:`.sweep` adds the view across
+three or more runs (a checkpoint sweep).
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,17 +234,6 @@ def fmt_p(p: float | None) -> str:
     return "-" if p is None else f"{p:.3g}"
 
 
-def _table(head: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-
-
-def _ids(ids: list[str]) -> str:
-    shown = ", ".join(f"`{i}`" for i in ids[:MAX_IDS])
-    more = f" ... and {len(ids) - MAX_IDS} more" if len(ids) > MAX_IDS else ""
-    return (shown + more) or "none"
-
-
 def wide(cmp: Comparison, rows: list[dict[str, Any]], title: str) -> tuple[list[str], list[list[str]]]:
     """(head, rows): ``key`` down, models across, then a delta column per non-baseline model."""
     labels = [r.label for r in cmp.runs if rows and rows[0]["benchmark"] in r.sections]
@@ -283,96 +269,3 @@ def mcnemar_rows(cmp: Comparison) -> list[dict[str, Any]]:
     return [{"benchmark": d.benchmark, "model": d.model, "baseline": d.baseline, "paired": len(d.rows),
              "unpaired": d.unpaired, "fixed": len(d.ids("fixed")), "broken": len(d.ids("broken")),
              "p": d.p} for d in cmp.diffs if d.available]
-
-
-def markdown(cmp: Comparison) -> str:
-    """The terminal report."""
-    base = cmp.runs[0].label
-    out = ["# benchgate compare", ""]
-    for i, run in enumerate(cmp.runs):
-        m = run.report["model"]
-        out.append(f"- {'baseline' if i == 0 else 'model'} **{run.label}**: served "
-                   f"`{m.get('served_model') or '-'}`, revision `{m.get('revision') or '-'}` ({run.path})")
-    out += ["", "## Headline metrics", ""]
-    out += _table(["benchmark", "metric", "model", "n", "score", "95% CI", f"Δ vs {base}", "errors"],
-                  [[h["benchmark"], h["metric"], h["model"], fmt(h["n"]), fmt(h["score"]),
-                    f"[{fmt(h['ci_low'])}, {fmt(h['ci_high'])}]", fmt(h["delta"], True),
-                    fmt(h["errors"])] for h in cmp.headline])
-    tables = sections(cmp)
-    out += ["", "## Per category"] if tables else []
-    for bench, group, rows in tables:
-        out += ["", f"### {bench}: {group}" if group == "other metrics" else f"### {bench} by {group}", "",
-                *_table(*wide(cmp, rows, "metric" if group == "other metrics" else group))]
-    out += ["", f"## Item changes vs {base}", ""]
-    for d in cmp.diffs:
-        if not d.available:
-            out.append(f"- **{d.benchmark}** {d.model}: no verdicts to pair ({d.benchmark}.items.jsonl "
-                       "missing or empty beside a report)")
-            continue
-        fixed, broken = d.ids("fixed"), d.ids("broken")
-        out += [f"- **{d.benchmark}** {d.model}: {len(d.rows)} paired"
-                + (f" ({d.unpaired} unpaired)" if d.unpaired else "")
-                + f", fixed {len(fixed)}, broken {len(broken)}",
-                f"  - fixed ({len(fixed)}): {_ids(fixed)}", f"  - broken ({len(broken)}): {_ids(broken)}"]
-    out += ["", "## McNemar exact test (paired items)", ""]
-    out += _table(["benchmark", "model", "vs", "paired", "fixed", "broken", "p"],
-                  [[r["benchmark"], r["model"], r["baseline"], *(str(r[k]) for k in ("paired", "fixed",
-                                                                                     "broken")),
-                    fmt_p(r["p"])] for r in mcnemar_rows(cmp)])
-    out += ["", "## Notes", "", *[f"- {n}" for n in cmp.notes]] if cmp.notes else []
-    return "\n".join(out) + "\n"
-
-
-CSV_HEADS = {
-    "headline": ["benchmark", "metric", "model", "n", "errors", "score", "ci_low", "ci_high", "delta"],
-    "metrics": ["benchmark", "metric", "model", "value", "delta"],
-    "categories": ["benchmark", "group", "key", "model", "n", "value", "delta"],
-    "mcnemar": ["benchmark", "model", "baseline", "paired", "unpaired", "fixed", "broken", "p"],
-    "items": ["benchmark", "id", "category", "model", "baseline", "baseline_outcome", "outcome",
-              "baseline_score", "score", "change"]}
-
-
-def write_csv(cmp: Comparison, directory: Path) -> list[Path]:
-    """One CSV file per table (:data:`CSV_HEADS`); ``items`` holds every paired item."""
-    tables = {"headline": cmp.headline, "metrics": cmp.metrics, "categories": cmp.groups,
-              "mcnemar": mcnemar_rows(cmp),
-              "items": [{**r, "model": d.model, "baseline": d.baseline} for d in cmp.diffs for r in d.rows]}
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, rows in tables.items():
-        paths.append(directory / f"{name}.csv")
-        with paths[-1].open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CSV_HEADS[name], extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-    return paths
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``compare`` subcommand's arguments."""
-    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT",
-                        help="report.json files (or their folders); the first is the baseline")
-    parser.add_argument("--html", type=Path, metavar="FILE", help="write one self-contained HTML page")
-    parser.add_argument("--csv", type=Path, metavar="DIR", help="write the tables as CSV files into DIR")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``benchgate compare``; 2 with a one-line message on bad input."""
-    try:
-        if len(args.reports) < 2:
-            raise CompareError("needs at least two reports (the first is the baseline)")
-        cmp = build([load_run(p) for p in args.reports])
-        sys.stdout.write(markdown(cmp))
-        if args.csv is not None:
-            write_csv(cmp, args.csv)
-        if args.html is not None:
-            from benchgate.compare_html import write_html
-
-            write_html(cmp, args.html)
-    except CompareError as exc:
-        print(f"benchgate compare: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"benchgate compare: cannot write output: {exc}", file=sys.stderr)
-        return 2
-    return 0
