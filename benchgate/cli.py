@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchgate import __version__, compare, sim
+from benchgate import __version__, calibrate, compare, sim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     compare_parser = sub.add_parser("compare", help="compare report.json files of model runs "
                                     "(the first is the baseline): markdown, --csv, --html")
     compare.add_arguments(compare_parser)
+    calibrate_parser = sub.add_parser("calibrate", help="run-to-run spread of K repeated runs, "
+                                      "the smallest drop the regression gate detects, thresholds")
+    calibrate.add_arguments(calibrate_parser)
     args = parser.parse_args(argv)
     if args.command == "sim":
         import asyncio
@@ -31,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "compare":
         return compare.main(args)
+    if args.command == "calibrate":
+        return calibrate.main(args)
     return 2
 
 

@@ -85,7 +85,7 @@ def mcnemar_exact(fixed: int, broken: int) -> float:
 def paired_test(deltas: Sequence[float], seed: int = 0) -> tuple[str, float]:
     """(test name, two-sided p) of the sign-flip test on per-item differences ``deltas``."""
     d = np.asarray(deltas, dtype=float)
-    d = d[np.abs(d) > 1e-12]
+    d = np.sort(d[np.abs(d) > 1e-12])  # sorted: the same p whatever order the items came in
     if d.size == 0:
         return MCNEMAR, 1.0
     if np.all(np.isclose(np.abs(d), 1.0)):
