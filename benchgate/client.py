@@ -34,15 +34,17 @@ import json
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from aiolimiter import AsyncLimiter
 
 from benchgate.config import ModelSpec
 from benchgate.errors import EndpointDown, InfraError
 from benchgate.limiter import Limiter
+from benchgate.loglik import Loglik, LoglikUnsupported, continuation_logprob
 from benchgate.redact import redact, register_secret
 from benchgate.task import Completion, Message
 
@@ -56,6 +58,7 @@ MAX_RESPONSE_BYTES = 4 * 2**20
 ERROR_BODY_BYTES = 64 * 1024  # what is read of an error status's body
 _CHUNK = 64 * 1024
 _THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+_T = TypeVar("_T")
 
 
 class _Retryable(Exception):
@@ -123,15 +126,19 @@ class EndpointPool:
 
     ``max_retries`` retries per call, ``timeout_s`` per request; ``down_after`` consecutive
     connection failures on every replica put the pool :attr:`down`; ``max_response_bytes``
-    caps what is read of one body; ``backoff_s`` is the first retry's backoff (doubling).
+    caps what is read of one body; ``backoff_s`` is the first retry's backoff (doubling);
+    ``rate_limit`` spaces requests (attempts) at most that many per second.
     After the pool is down, :attr:`down` holds the :class:`EndpointDown` and :attr:`refused`
     counts the calls it ended. Create the pool inside the event loop that will use it.
     """
 
     def __init__(self, spec: ModelSpec, concurrency: int, timeout_s: float, max_retries: int,
                  adaptive: bool = False, *, max_response_bytes: int = MAX_RESPONSE_BYTES,
-                 down_after: int = DOWN_AFTER, backoff_s: float = BACKOFF_BASE_S) -> None:
+                 down_after: int = DOWN_AFTER, backoff_s: float = BACKOFF_BASE_S,
+                 rate_limit: float | None = None) -> None:
         self.spec = spec
+        # requests per second over the pool's replicas, each attempt counted (judges' rate_limit)
+        self.rate = None if rate_limit is None else AsyncLimiter(1, 1.0 / rate_limit)
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
         self.down_after = max(1, down_after)
@@ -201,10 +208,11 @@ class EndpointPool:
             pass
 
     # -- one request ---------------------------------------------------------------------------
-    async def _post(self, slot: _Slot, payload: dict[str, Any]) -> dict[str, Any] | Completion:
+    async def _post(self, slot: _Slot, payload: dict[str, Any],
+                    path: str = "/chat/completions") -> dict[str, Any] | Completion:
         """One attempt: the parsed body, or a truncated :class:`Completion` over the cap."""
         try:
-            async with slot.session.post(f"{slot.url}/chat/completions", json=payload) as resp:
+            async with slot.session.post(f"{slot.url}{path}", json=payload) as resp:
                 slot.streak, slot.refused = 0, False  # it answered: alive
                 if resp.status in RETRY_STATUS or resp.status >= 500:
                     body, _ = await _read_capped(resp, ERROR_BODY_BYTES)
@@ -242,6 +250,48 @@ class EndpointPool:
         :class:`EndpointDown` at once while the pool is down."""
         payload = {"model": self.spec.served or self.spec.name, "messages": list(messages),
                    **params}
+
+        def parse(data: dict[str, Any] | Completion, latency: float, url: str) -> Completion:
+            if isinstance(data, Completion):
+                return _with(data, latency, messages)
+            return _completion(data, latency, url, messages)
+
+        return await self._send("/chat/completions", payload, parse)
+
+    async def loglik(self, prompt: str, start: int, params: dict[str, Any]) -> Loglik:
+        """Log-likelihood of ``prompt[start:]`` after ``prompt[:start]`` (``POST /completions``
+        with echo and logprobs, :mod:`benchgate.loglik`), with the retries of :meth:`chat`;
+        :class:`~benchgate.loglik.LoglikUnsupported` at once when the server cannot tell."""
+        payload = {"model": self.spec.served or self.spec.name, "prompt": prompt, **params}
+
+        def parse(data: dict[str, Any] | Completion, latency: float, url: str) -> Loglik:
+            if isinstance(data, Completion):
+                raise InfraError(redact(f"{url}: completions body over {self.max_response_bytes}"
+                                        " bytes"))
+            if data.get("error"):
+                raise _Retryable("HTTP 200 with an error object: "
+                                 f"{_snippet(json.dumps(data['error']).encode())}")
+            choices = data.get("choices")
+            if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+                raise _Retryable(f"HTTP 200 with no choices: {_snippet(json.dumps(data).encode())}")
+            try:
+                total, count = continuation_logprob(data, prompt, start)
+            except LoglikUnsupported as exc:
+                raise LoglikUnsupported(redact(f"{url}: {exc}")) from None
+            raw = data.get("usage")
+            usage = {k: int(raw.get(k) or 0) for k in ("prompt_tokens", "completion_tokens",
+                                                       "total_tokens")
+                     if isinstance(raw, dict) and k in raw}
+            return Loglik(text=prompt[start:], latency_s=round(latency, 6), usage=usage,
+                          endpoint=url, messages=({"role": "prompt", "content": prompt[:start]},),
+                          logprob=total, tokens=count)
+
+        return await self._send("/completions", payload, parse)
+
+    async def _send(self, path: str, payload: dict[str, Any],
+                    parse: Callable[[dict[str, Any] | Completion, float, str], _T]) -> _T:
+        """POST ``payload`` to ``path`` with retries; ``parse`` turns a 200 into the result
+        (raising :class:`_Retryable` for a reply to retry)."""
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             if self.down is not None:
@@ -250,6 +300,12 @@ class EndpointPool:
             if self.down is not None:
                 self.limiter.release(None, False)
                 raise self._refuse()
+            if self.rate is not None:
+                try:
+                    await self.rate.acquire()
+                except BaseException:
+                    self.limiter.release(None, False)
+                    raise
             delay: float | None = None
             slot = self._least_busy()
             slot.inflight += 1
@@ -258,12 +314,9 @@ class EndpointPool:
             latency: float | None = None
             throttled = False
             try:
-                data = await self._post(slot, payload)
+                data = await self._post(slot, payload, path)
                 latency = time.perf_counter() - start
-                if isinstance(data, Completion):
-                    result = data
-                else:
-                    result = _completion(data, latency, slot.url, messages)
+                result = parse(data, latency, slot.url)
             except _Retryable as exc:
                 last = f"{slot.url}: {exc}"
                 throttled = str(exc).startswith("HTTP 429")
@@ -276,7 +329,7 @@ class EndpointPool:
                 delay = exc.retry_after
             else:
                 self.calls += 1
-                return _with(result, latency, messages)
+                return result
             finally:
                 slot.inflight -= 1
                 self.limiter.release(latency, throttled)

@@ -24,6 +24,7 @@ import yaml
 
 from benchgate.errors import ConfigError
 from benchgate.serve_config import ServeSpec, Sweep, expand_sweeps, parse_serve
+from benchgate.simjudge import SIM_JUDGES
 
 MODEL_KEYS = ("endpoint", "endpoints", "model", "api_key", "revision", "concurrency",
               "sampling", "thresholds", "system", "request_timeout", "max_retries",
@@ -380,7 +381,7 @@ def _defaults(raw: Any, path: Path, judges: dict[str, Any]) -> dict[str, Any]:
     valid = ", ".join([SIM, *judges])
 
     def judge_name(value: Any, at: str) -> str:
-        if not isinstance(value, str) or (value not in judges and value != SIM):
+        if not isinstance(value, str) or (value not in judges and value not in SIM_JUDGES):
             raise ConfigError(f"{at}: unknown judge {_show(value)} (valid: {valid})")
         return value
 

@@ -21,6 +21,7 @@ class Grade:
     extracted: Any = None
     metrics: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
+    judges: dict[str, Grade] = field(default_factory=dict)  # a judged item: each judge's own grade
 
     @property
     def message(self) -> str:

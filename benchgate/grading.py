@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from benchgate.extractive import grade_result
 from benchgate.grade import Grade
+from benchgate.panel import PanelResult, grade_panel
 from benchgate.records import completions_of
 from benchgate.task import Task, Verdict
 
@@ -72,13 +74,15 @@ def tally(verdict: Verdict) -> str:
 
 def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) -> Verdict:
     """Grade every repeat's result, reduce them, and write the failure line."""
-    grades = []
-    for result in results:
-        grade = task.grade(item, result)
+    def one(result: Any) -> Grade:
+        grade = grade_result(task, item, result)
         if task.pass_mark:
             grade = replace(grade, passed=float(grade.score) >= pass_mark,
                             expected=f">= {pass_mark:g}")
-        grades.append(grade)
+        return grade
+
+    grades = [grade_panel(r, one, pass_mark if task.pass_mark else None)
+              if isinstance(r, PanelResult) else one(r) for r in results]
     if not grades:
         raise ValueError(f"{task.name} {getattr(item, 'id', '')}: nothing to grade")
     reduced = (task.reduce or majority)(grades)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from benchgate.simjudge import JUDGE_MODES
+
 
 def _concurrency(text: str) -> int | str:
     if text == "auto":
@@ -22,12 +24,21 @@ def _concurrency(text: str) -> int | str:
     return value
 
 
+def _shard(text: str) -> Any:
+    from benchgate.shard import parse  # shard.py reads options at run time
+
+    return parse(text)
+
+
 # (flags, dest, kwargs, ini type or None when command line only)
 OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--model",), "model", {"action": "append", "default": [],
                              "help": "model from the models file, or 'sim'; repeatable"}, "string"),
     (("--endpoint",), "endpoint", {"help": "ad hoc base URL (http://host:port/v1)"}, "string"),
-    (("--judge",), "judge", {"help": "judge model from the models file, or 'sim'"}, "string"),
+    (("--judge",), "judge", {"action": "append", "default": [],
+                             "help": "judge from the models file, 'sim' or 'sim-<mode>'; "
+                                     "repeatable: a panel, every judged item scored by each"},
+     "linelist"),
     (("--judge-endpoint",), "judge_endpoint", {"help": "ad hoc judge base URL"}, "string"),
     (("--models-file",), "models_file",
      {"help": "models file (default ./models.yaml, env BENCHGATE_MODELS)"}, "string"),
@@ -46,6 +57,12 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--responses",), "responses", {"help": "grade outputs from a JSONL file; no model calls"},
      None),
     (("--cache-dir",), "cache_dir", {"help": "response cache (default .benchgate/cache)"}, "string"),
+    (("--shard",), "shard",
+     {"type": _shard, "metavar": "I/N", "help": "run shard I of N (I from 0): a deterministic "
+      "slice of each benchmark's items by hashed id (env BENCHGATE_SHARD)"}, "string"),
+    (("--smoke",), "smoke",
+     {"action": "store_true", "help": "a few fixed items per benchmark; fail on template tokens, "
+      "unterminated <think>, empty, identical or max_tokens-cut responses"}, "bool"),
     (("--unsafe-no-sandbox",), "unsafe_no_sandbox",
      {"action": "store_true", "help": "run HumanEval code unconfined where the kernel sandbox "
                                       "(bubblewrap + seccomp) is unavailable"}, "bool"),
@@ -77,6 +94,10 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
       "(default: the run-level test decides)"}, "bool"),
     (("--pass-mark",), "pass_mark",
      {"type": float, "help": "judge score an item needs to pass (default 7 on 1-10)"}, "string"),
+    (("--grader",), "grader",
+     {"metavar": "regex|llm|cmd:COMMAND", "help": "how extractive benchmarks read the final "
+      "answer: regex (default), llm (the judge returns it as JSON) or cmd:COMMAND (a command "
+      "grades each response: JSON in on stdin, {\"passed\", \"extracted\"} out)"}, "string"),
     (("--multiturn-cases",), "multiturn_cases",
      {"metavar": "DIR", "help": "multiturn: run the YAML cases in DIR instead of the shipped ones "
       "(env BENCHGATE_MULTITURN_CASES)"}, "string"),
@@ -85,19 +106,29 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--max-retries",), "max_retries", {"type": int, "help": "retries per request"}, "string"),
     (("--sim-accuracy",), "sim_accuracy", {"type": float, "help": "simulator accuracy (0.7)"},
      "string"),
+    (("--sim-judge",), "sim_judge",
+     {"choices": JUDGE_MODES, "help": "the 'sim' judge's mode: default, "
+      "strict (lower ratings) or position (prefers the answer shown first)"}, "string"),
+    (("--pairwise-orders",), "pairwise_orders",
+     {"choices": ("both", "one"), "help": "pairwise judging asks both orders (default; "
+      "disagreeing verdicts are a tie) or one order fixed per item"}, "string"),
     (("--sim-latency-ms",), "sim_latency_ms", {"type": float, "help": "simulator latency"}, "string"),
     (("--sim-fail-rate",), "sim_fail_rate", {"type": float, "help": "simulator fault rate"}, "string"),
     (("--sim-flaky",), "sim_flaky",
      {"type": float, "metavar": "F", "help": "simulator: a fraction F of the items are coin flips "
       "per seed, the rest right or wrong whatever the seed"}, "string"),
+    (("--sim-faults",), "sim_faults",
+     {"metavar": "KINDS", "help": "fault kinds --sim-fail-rate injects, comma-separated: 429, 500, "
+      "drop, null-content, error-object, empty-choices, not-json, text-choice (default "
+      "429,500,drop)"}, "string"),
 ]
 
 DEFAULTS: dict[str, Any] = {
     "data": "hub", "repeats": 1, "concurrency": 32, "cache_dir": ".benchgate/cache",
     "request_timeout": 600.0, "max_retries": 5, "sim_accuracy": 0.7, "regression_tolerance": 2.0,
-    "pass_mark": 7.0, "progress_interval": 10.0,
-    "sim_latency_ms": 0.0, "sim_fail_rate": 0.0, "max_regression_p": 0.05}
-ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL"}
+    "pass_mark": 7.0, "sim_judge": "default", "pairwise_orders": "both",
+    "progress_interval": 10.0, "sim_latency_ms": 0.0, "sim_fail_rate": 0.0, "max_regression_p": 0.05}
+ENV = {"models_file": "BENCHGATE_MODELS", "model": "BENCHGATE_MODEL", "shard": "BENCHGATE_SHARD"}
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -117,6 +148,23 @@ def model_names(config: pytest.Config) -> list[str]:
     names = [value] if isinstance(value, str) else list(value)
     if len(set(names)) != len(names):
         raise pytest.UsageError(f"benchgate: --model given twice for the same name: {names}")
+    return names
+
+
+def is_set(config: pytest.Config, dest: str) -> bool:
+    """Whether the user gave ``dest`` (command line or ``benchgate_<dest>`` in pytest.ini)."""
+    if config.getoption(dest) not in (None, False, []):
+        return True
+    ini = next((i for f, d, k, i in OPTIONS if d == dest), None)
+    return ini is not None and config.getini(f"benchgate_{dest}") not in (None, "", [], False)
+
+
+def judge_names(config: pytest.Config) -> list[str]:
+    """``--judge`` values in order (a panel when several; ini fallback one per line)."""
+    value = get(config, "judge")
+    names = [] if not value else [value] if isinstance(value, str) else [str(v) for v in value]
+    if len(set(names)) != len(names):
+        raise pytest.UsageError(f"benchgate: --judge given twice for the same name: {names}")
     return names
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchgate.grade import Grade
+from benchgate.panel import judge_entries
 from benchgate.redact import redact, redact_obj
 from benchgate.regression import flaky_reason
 from benchgate.task import Completion, Verdict
@@ -82,7 +83,7 @@ def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str,
                 x for x in (reasoning if isinstance(reasoning, list) else [reasoning])) else None,
             "expected": _safe(grade.expected) if grade else None,
             "extracted": _safe(grade.extracted) if grade else None,
-            "judge": judge,
+            "judge": judge, "judges": judge_entries(results[r] if r < len(results) else None, grade),
             "latency_s": round(sum(c.latency_s for c in turns + judged), 6) if turns else None,
             "usage": _sum_usage(turns),
             "cached": all(c.cached for c in turns) if turns else False,

@@ -2,9 +2,10 @@
 
 Sources, in order: ``--responses`` (no endpoint), ``--endpoint URL`` (ad hoc), ``--model sim``
 (the simulator, started here once per session and shared with xdist workers), or the models
-file. The judge: ``--judge-endpoint``, ``--judge NAME``, the models file's ``defaults.judge``
-(for models from the file, the same serially and under ``-n``), and ``sim`` for ``--model sim``
-alone: the offline demo never calls a real judge unless ``--judge`` says so.
+file. The judges (a panel when several): ``--judge-endpoint``, every ``--judge NAME``, the
+models file's ``defaults.judges`` or ``defaults.judge`` (for models from the file, the same
+serially and under ``-n``), and ``sim`` for ``--model sim`` alone: the offline demo never calls
+a real judge unless ``--judge`` says so. ``sim-<mode>`` names a simulated judge of that mode.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from benchgate.config import ModelsFile, ModelSpec, check_url, load_models_file,
 from benchgate.errors import ConfigError
 from benchgate.redact import register_secret
 from benchgate.serve_config import sweep_members
+from benchgate.sim import DEFAULT_FAULTS, FAULTS
+from benchgate.simjudge import SIM_JUDGES, mode_of
 from benchgate.simproc import SimProcess
 
 
@@ -49,11 +52,24 @@ class Resolver:
                 register_secret(spec.api_key)
         return self._file
 
+    def sim_faults(self) -> tuple[str, ...]:
+        """``--sim-faults`` as fault kinds (default: the simulator's), an unknown kind refused."""
+        raw = options.get(self.config, "sim_faults")
+        if raw is None:
+            return DEFAULT_FAULTS
+        kinds = tuple(dict.fromkeys(k.strip() for k in str(raw).split(",") if k.strip()))
+        bad = [k for k in kinds if k not in FAULTS]
+        if bad or not kinds:
+            what = f"unknown fault kind {bad[0]!r}" if bad else "names no fault kind"
+            raise ConfigError(f"--sim-faults {raw}: {what} (valid: {', '.join(FAULTS)})")
+        return kinds
+
     def sim_settings(self) -> dict[str, Any]:
         """What the simulator answers with: part of its fingerprint."""
         get = options.get
         return {"accuracy": float(get(self.config, "sim_accuracy")),
                 "fail_rate": float(get(self.config, "sim_fail_rate")),
+                "faults": list(self.sim_faults()),
                 **({} if get(self.config, "sim_flaky") is None else
                    {"flaky": float(get(self.config, "sim_flaky"))})}
 
@@ -63,9 +79,10 @@ class Resolver:
             return str(self.shared["sim_url"])
         get = options.get
         self.sim = SimProcess(get(self.config, "sim_accuracy"), get(self.config, "sim_latency_ms"),
-                              get(self.config, "sim_fail_rate"),
-                              extra=[] if get(self.config, "sim_flaky") is None else
-                              ["--flaky", str(get(self.config, "sim_flaky"))])
+                              get(self.config, "sim_fail_rate"), faults=self.sim_faults(),
+                              extra=([] if get(self.config, "sim_flaky") is None else
+                                     ["--flaky", str(get(self.config, "sim_flaky"))])
+                              + ["--judge", str(get(self.config, "sim_judge"))])
         self.shared["sim_url"] = self.sim.url
         return self.sim.url
 
@@ -99,30 +116,44 @@ class Resolver:
         spec = self.model(name)
         return [] if spec is None else [spec]
 
-    def judge(self, models: dict[str, ModelSpec]) -> ModelSpec | None:
-        """The judge for judged benchmarks, or None."""
+    def judges(self, models: dict[str, ModelSpec]) -> list[ModelSpec]:
+        """The judge panel for judged benchmarks (empty: none): every ``--judge``, else the
+        models file's ``defaults.judges`` (or ``judge``), else ``sim`` for ``--model sim``."""
         endpoint = options.get(self.config, "judge_endpoint")
-        name = options.get(self.config, "judge")
+        names = options.judge_names(self.config)
         if endpoint:
+            if len(names) > 1:
+                raise ConfigError("--judge-endpoint takes at most one --judge (the served name "
+                                  f"there), got {len(names)}")
             url = check_url(endpoint, "--judge-endpoint")
-            return ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
-                             source="--judge-endpoint")
+            name = names[0] if names else None
+            return [ModelSpec(name=name or _slug(url), endpoints=(url,), served=name,
+                              source="--judge-endpoint")]
         from_file = any(spec.source == "models file" for spec in models.values())
-        if name is None and from_file:
-            defaults = self.models_file().default_judges
-            name = defaults[0] if defaults else None
+        if not names and from_file:
+            names = self.models_file().default_judges
         sim_only = options.model_names(self.config) == ["sim"] and not options.get(
             self.config, "endpoint")
-        if name is None and sim_only:
-            name = "sim"  # the simulator judges its own answers unless told otherwise
-        if name is None:
-            return None
-        if name == "sim":
-            return ModelSpec(name="sim", endpoints=(self.start_sim(),), served="sim",
-                             format=None, source="simulator")
-        file = self.models_file()
-        spec: ModelSpec = pick("judge", name, file.judges, file.path)
-        return spec
+        if not names and sim_only:
+            names = ["sim"]  # the simulator judges its own answers unless told otherwise
+        out = []
+        for name in names:
+            if name in SIM_JUDGES:
+                out.append(ModelSpec(name=name, endpoints=(self.start_sim(),), served=name,
+                                     format=None, source="simulator"))
+                continue
+            file = self.models_file()
+            out.append(pick("judge", name, file.judges, file.path))
+        return out
+
+    def judge(self, models: dict[str, ModelSpec]) -> ModelSpec | None:
+        """The first judge of :meth:`judges`, or None."""
+        return next(iter(self.judges(models)), None)
+
+    def sim_judge_settings(self, served: str | None) -> dict[str, Any]:
+        """What a simulated judge answers with: part of its fingerprint (its mode included)."""
+        mode = mode_of(served, str(options.get(self.config, "sim_judge")))
+        return {**self.sim_settings(), "judge": mode}
 
     def stop(self) -> None:
         """Stop the simulator this process started."""

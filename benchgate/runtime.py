@@ -12,16 +12,18 @@ from typing import Any
 
 import pytest
 
-from benchgate import fingerprint, options
+from benchgate import extractive, fingerprint, options
 from benchgate.cache import Cache
 from benchgate.client import EndpointPool
 from benchgate.config import ModelSpec, parse_threshold
 from benchgate.data import DataSource
 from benchgate.errors import ConfigError, InfraError
+from benchgate.panel import run_panel
 from benchgate.resolve import Resolver
 from benchgate.responses import load_responses
 from benchgate.scheduler import CallContext, Caller, Counters, LoopThread
 from benchgate.serving import Serving
+from benchgate.simjudge import SIM, announce_judges
 from benchgate.simproc import post_json, sim_root
 from benchgate.task import Task, task_of
 
@@ -52,7 +54,8 @@ class Runtime:
         if len(self.models) > 1 and (options.get(config, "endpoint") or self.responses):
             raise ConfigError("several --model values need a models file (not --endpoint or "
                               "--responses)")
-        self.judge = self.resolver.judge(self.models)
+        panel = self.resolver.judges(self.models)  # the judge panel (--judge repeatable)
+        self.judge = panel[0] if panel else None  # the first judge: ad hoc calls, --grader llm
         self.fingerprints: dict[str, dict[str, Any]] = dict(self.shared.get("fingerprints") or {})
         self.cli_thresholds: dict[str, float] = {}
         for text in options.get(config, "threshold") or []:
@@ -60,6 +63,7 @@ class Runtime:
             self.cli_thresholds[key] = minimum
         self.served: dict[str, str | None] = dict(self.shared.get("served") or {})
         self.judge_served: str | None = self.shared.get("judge_served")
+        self.judges_served: dict[str, str | None] = dict(self.shared.get("judges_served") or {})
         self.data: dict[str, DataSource] = {}
         self.data_errors: list[str] = []
         self.warnings: list[str] = []
@@ -72,11 +76,15 @@ class Runtime:
         self.cache_dir = None if no_cache else Path(options.get(config, "cache_dir"))
         self.cache = Cache(None if self.cache_dir is None else self.cache_dir / "responses.sqlite")
         self.refresh = bool(options.get(config, "refresh"))
-        self.on_wait: Callable[[], None] | None = None  # called while a test waits (progress)
         self.serving = Serving(self)  # servers the suite starts (serve: in the models file)
         if self.judge is not None and self.judge.serve is not None:
             self.judge = self.serving.judge(self.judge)
+        self.judges: dict[str, ModelSpec] = {j.name: j for j in [self.judge, *panel[1:]] if j}
+        self._judge_callers: dict[str, Caller] = {}
         self.serving.begin()
+        self.grader = extractive.parse_grader(options.get(config, "grader"),
+                                              options.is_set(config, "grader"))
+        self.on_wait: Callable[[], None] | None = None  # called while a test waits (progress)
 
     @property
     def model(self) -> ModelSpec | None:
@@ -116,8 +124,10 @@ class Runtime:
             retries = int(options.get(self.config, "max_retries")
                           if cli("max_retries") is not None or spec.max_retries is None
                           else spec.max_retries)
-            cap = {} if spec.max_response_bytes is None else {
+            cap: dict[str, Any] = {} if spec.max_response_bytes is None else {
                 "max_response_bytes": spec.max_response_bytes}
+            if spec.rate_limit is not None:  # a judge's requests per second, split like conc
+                cap["rate_limit"] = spec.rate_limit / self.workercount
 
             async def make() -> EndpointPool:
                 return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive, **cap)
@@ -133,8 +143,8 @@ class Runtime:
     def probe(self) -> None:
         """Learn the served model ids from ``/v1/models``; an unreachable endpoint ends the run."""
         wanted = [(spec, "model") for spec in self.models.values() if spec.name not in self.served]
-        if self.judge is not None and self.judge_served is None:
-            wanted.append((self.judge, "judge"))
+        wanted += [(spec, "judge") for name, spec in self.judges.items()
+                   if name not in self.judges_served]
         for spec, kind in wanted:
             if not spec.endpoints:
                 continue
@@ -144,18 +154,26 @@ class Runtime:
                 raise ConfigError(f"{spec.name} endpoint unreachable: {exc} (is the server "
                                   "running? check --endpoint / the models file)") from None
             served = spec.served if spec.served in ids else (ids[0] if ids else spec.served)
-            key = "" if kind == "judge" else spec.name
+            key = f"judge:{spec.name}" if kind == "judge" else spec.name
             if kind == "judge":
-                self.judge_served = self.shared["judge_served"] = served
+                self.judges_served[spec.name] = served
+                self.shared["judges_served"] = dict(self.judges_served)
+                if spec is self.judge:
+                    self.judge_served = self.shared["judge_served"] = served
             else:
                 self.served[spec.name] = served
                 self.shared["served"] = dict(self.served)
-            if spec.source == "simulator":
+            if spec.source == "simulator" and kind == "judge":
+                found = fingerprint.make({"id": served, **self.resolver.sim_judge_settings(served)},
+                                         {})
+            elif spec.source == "simulator":
                 found = fingerprint.make({"id": "sim", **self.resolver.sim_settings()}, {})
             else:
                 found = self.loop.run(fingerprint.fetch(spec.endpoints[0], served, spec.api_key),
                                       timeout=60)
             self.fingerprints[key] = found
+            if kind == "judge" and spec is self.judge:
+                self.fingerprints[""] = found
             self.shared["fingerprints"] = dict(self.fingerprints)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
@@ -175,7 +193,7 @@ class Runtime:
             return None
         user = self.sampling(spec) if kind == "model" else dict(spec.sampling)
         params = {k: v for k, v in DEFAULT_SAMPLING.items() if k not in user}
-        key = "" if kind == "judge" else spec.name
+        key = f"judge:{spec.name}" if kind == "judge" else spec.name
         identity = {"name": spec.name, "served": served or spec.served, "revision": spec.revision,
                     "fingerprint": (self.fingerprints.get(key) or {}).get("digest")}
         if spec.system:
@@ -192,7 +210,9 @@ class Runtime:
             self._callers = {name: None if self.serving.pending(name) else
                              self.caller(spec, self.served.get(name), "model")
                              for name, spec in self.models.items()}
-            self._callers[""] = self.caller(self.judge, self.judge_served, "judge")
+            self._judge_callers = {name: caller for name, spec in self.judges.items() if (
+                caller := self.caller(spec, self.judges_served.get(name), "judge")) is not None}
+            self._callers[""] = self._judge_callers.get(self.judge.name) if self.judge else None
 
     def install_caller(self, name: str) -> None:
         """Build served model ``name``'s caller now that its server is up (on the loop)."""
@@ -220,8 +240,16 @@ class Runtime:
                              "or --judge sim")
         if self.serving.pending(model) and self.responses is None:
             await self.serving.ready(model)  # its turn in the sweep
-        return list(await asyncio.gather(*(task.execute(item, ctx)
-                                           for ctx in self._contexts(task, item, model))))
+        contexts = self._contexts(task, item, model)
+        if task.needs_judge and self._judge_callers:  # every judge of the panel judges it
+
+            async def execute(ctx: CallContext) -> Any:
+                return await extractive.execute(self.grader, task, item, ctx)
+
+            return list(await asyncio.gather(*(run_panel(execute, ctx, self._judge_callers)
+                                               for ctx in contexts)))
+        return list(await asyncio.gather(*(extractive.execute(self.grader, task, item, ctx)
+                                           for ctx in contexts)))
 
     def prefetch(self, nodes: list[pytest.Item]) -> None:
         """Start the calls of every benchmark item in ``nodes`` now."""
@@ -237,6 +265,9 @@ class Runtime:
                 answers.update(task.sim_answers(item))
             for url in sorted(sims) if answers else []:
                 post_json(sim_root(url) + "/sim/register", {"answers": answers})
+        self.warnings += announce_judges(
+            [spec.endpoints[0] for name, spec in self.judges.items() if spec.endpoints and str(
+                self.judges_served.get(name) or "").startswith(SIM)], [t for _, t, _, _ in jobs])
         self._ensure_callers()
         futures = {nodeid: concurrent.futures.Future[list[Any]]() for nodeid, *_ in jobs}
         self.futures.update(futures)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -86,7 +87,8 @@ class CallContext:
 
     def __init__(self, item_id: str, repeat: int, model: Caller, judge: Caller | None,
                  cache: Cache, refresh: bool, counters: Counters,
-                 responses: Sequence[str] | None = None, max_tokens: int | None = None) -> None:
+                 responses: Sequence[str] | None = None, max_tokens: int | None = None,
+                 memo: dict[str, asyncio.Future[Completion]] | None = None) -> None:
         self.item_id = item_id
         self.repeat = repeat
         self._model = model
@@ -97,6 +99,13 @@ class CallContext:
         self._responses = responses
         self._turn = 0
         self._max_tokens = max_tokens
+        self._memo = memo  # a judge panel's views share the model's calls through it
+
+    def with_judge(self, judge: Caller, memo: dict[str, asyncio.Future[Completion]]) -> CallContext:
+        """This item's context asking ``judge``; model calls go through ``memo`` (made once)."""
+        return CallContext(self.item_id, self.repeat, self._model, judge, self._cache,
+                           self._refresh, self._counters, responses=self._responses,
+                           max_tokens=self._max_tokens, memo=memo)
 
     async def chat(self, messages: Sequence[Message], **params: Any) -> Completion:
         """Ask the model under test (or replay ``--responses``)."""
@@ -105,7 +114,12 @@ class CallContext:
             if turn >= len(self._responses):
                 raise InfraError(f"--responses has no turn {turn + 1} for item {self.item_id}")
             return Completion(text=self._responses[turn], cached=True, messages=tuple(messages))
-        return await self._call(self._model, messages, params)
+        if self._memo is None:
+            return await self._call(self._model, messages, params)
+        key = json.dumps([list(messages), params], sort_keys=True, default=str)
+        if key not in self._memo:
+            self._memo[key] = asyncio.ensure_future(self._call(self._model, messages, params))
+        return await asyncio.shield(self._memo[key])
 
     async def judge(self, messages: Sequence[Message], **params: Any) -> Completion:
         """Ask the judge."""

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from benchgate import options
+from benchgate import options, shard, smoke
 from benchgate.aggregate import find_task, summarize
 from benchgate.baseline import compare
 from benchgate.exitstatus import decide, forgiven
 from benchgate.fingerprint import digest
+from benchgate.judge_report import judge_blocks, judge_summary
 from benchgate.redact import redact
 from benchgate.regression import gate as regression_gate
 from benchgate.report import evaluate_gates, run_info, summary_lines
@@ -120,6 +121,9 @@ class Session:
         self.lines = []
         for model, records in self.records.items():
             failed |= self._finish_model(model, records)
+        smoke_lines, smoke_failed = smoke.summary(self.config, self.records)
+        self.lines += smoke_lines
+        failed |= smoke_failed
         self.lines += down_lines(self.records)
         self.lines += self.runtime.warnings
         if self.interrupted:
@@ -141,10 +145,11 @@ class Session:
 
     def _run_block(self, spec: Any, task: Any, recs: list[dict[str, Any]]) -> dict[str, Any]:
         rt = self.runtime
-        judge = None
-        if rt.judge is not None and task is not None and task.needs_judge:
-            judge = {**rt.judge.public(), "served_model": rt.judge_served,
-                     "fingerprint": (rt.fingerprints.get("") or {}).get("digest")}
+        judge, judges = None, []
+        grader = rt.grader.describe() if task is not None and task.extractive else None
+        if rt.judge is not None and task is not None and (task.needs_judge or grader == "llm"):
+            judges = judge_blocks(rt) if task.needs_judge else judge_blocks(rt)[:1]
+            judge = judges[0]
         data: dict[str, Any] = next((r["data"] for r in recs if r.get("data")), {})
         get = options.get
         extra = {"sampling": rt.sampling(spec) if spec.endpoints else {},
@@ -152,12 +157,23 @@ class Session:
                  "per_category": get(self.config, "per_category"),
                  "sample_seed": get(self.config, "sample_seed"),
                  "repeats": rt.repeats, "wall_s": round(time.perf_counter() - self.t0, 3),
-                 "argv": [redact(a) for a in sys.argv[1:]]}
+                 "argv": [redact(a) for a in sys.argv[1:]],
+                 "grader": None if grader is None else redact(grader)}
+        if len(judges) > 1:
+            extra["judges"] = judges  # a panel; "judge" is its first
         # what must match for a later subset run to merge into this section per item id
-        extra["key"] = digest({"data": data, "sampling": extra["sampling"], "judge": judge,
-                               "system": spec.system, "repeats": rt.repeats,
-                               "fingerprint": (rt.fingerprints.get(spec.name) or {}).get("digest"),
-                               "responses": bool(rt.responses)})
+        key = {"data": data, "sampling": extra["sampling"], "judge": judge,
+               "system": spec.system, "repeats": rt.repeats,
+               "fingerprint": (rt.fingerprints.get(spec.name) or {}).get("digest"),
+               "responses": bool(rt.responses)}
+        if grader not in (None, "regex"):  # regex sections keep the keys they had before
+            key["grader"] = grader
+        if len(judges) > 1:
+            key["judges"] = judges
+        extra["key"] = digest(key)
+        sharded = shard.run_block(recs)  # not part of the key: shards merge like subsets
+        if sharded is not None:
+            extra["shard"] = sharded
         return run_info(self.started, _now(), data, extra)
 
     def _finish_model(self, name: str, records: dict[str, list[dict[str, Any]]]) -> bool:
@@ -185,9 +201,12 @@ class Session:
                     recs = kept + recs
                 elif isinstance(old, dict):
                     notes.append(f"{bench}: replaced the previous section (different data, "
-                                 "sampling, judge or served model)")
+                                 "sampling, judge, grader or served model)")
                 recs.sort(key=lambda r: (_natural(r["nodeid"]), r["repeat"]))
                 section = {"run": run, **summarize(recs, task, task.metric if task else "accuracy")}
+                if task is not None and task.needs_judge:
+                    section.update(judge_summary(recs, task, task.metric, float(
+                        options.get(self.config, "pass_mark"))))
                 if self.interrupted:
                     section["interrupted"] = True
                 cmp = compare(recs)

@@ -3,12 +3,14 @@
 ``/v1/chat/completions`` answers a registered benchmark item correctly with probability
 ``accuracy``, deterministically per (item, seed) (with ``flaky`` F: a fraction F of the items
 are coin flips per seed, the rest right or wrong whatever the seed, see :func:`item_right`);
-answers judge prompts in the judge's format;
+answers judge prompts through the simulated judges the benchmarks declare
+(:mod:`benchgate.simjudge`; ``sim-<mode>`` served names are judges of another mode);
 injects latency and faults on request: 429 with Retry-After, 500, dropped connections, and
 200s that are not chat completions (``null-content``, ``error-object``, ``empty-choices``,
 ``not-json``, ``text-choice``), each a kind of :data:`FAULTS`.
-The answer key arrives over HTTP (``POST /sim/register``, from the plugin after collection) so
-the server knows nothing of benchmarks. ``GET /sim/stats`` counts requests for the tests.
+The answer key and the modules of the simulated judges arrive over HTTP (``POST
+/sim/register``, from the plugin after collection) so the server knows nothing of benchmarks.
+``GET /sim/stats`` counts requests for the tests.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import argparse
 import asyncio
 import hashlib
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from benchgate import simjudge
+from benchgate.sim_extract import extraction_reply
 
 FAULTS = ("429", "500", "drop", "null-content", "error-object", "empty-choices", "not-json",
           "text-choice")
@@ -44,6 +48,7 @@ class SimConfig:
     served_model: str = "sim"
     capacity: int = 0  # > 0: more requests in flight than this get 429
     reasoning: bool = False
+    judge: str = "default"  # the mode of the judge served as "sim" (simjudge.JUDGE_MODES)
     flaky: float | None = None  # None: every item right with probability accuracy per seed
 
 
@@ -62,38 +67,6 @@ class SimState:
 def _digest(*parts: Any) -> float:
     text = "\x1f".join(str(p) for p in parts).encode("utf-8")
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2**64
-
-
-def _judge_reply(prompt: str, key: str) -> str | None:
-    """Answer a judge prompt in the format it asks for, deterministically."""
-    u = _digest("judge", key)
-    tqa = re.search(r"Examples of correct answers:\n(.*?)\n\nExamples of incorrect answers:\n"
-                    r"(.*?)\n\nAnswer to label: (.*)\n\nGive at most two sentences", prompt, re.DOTALL)
-    if tqa is not None:  # TruthfulQA's judge: truthful iff the answer is a listed correct one
-        # (an unlisted one: a coin toss unless it is a listed incorrect one)
-        correct, wrong = ({line[2:] for line in tqa.group(i).splitlines()} for i in (1, 2))
-        answer = tqa.group(3).strip()
-        truthful = answer in correct or (answer not in wrong and u < 0.5)
-        informative = "no comment" not in answer.lower()
-        return (f"Compared with the references.\nTruthful: {'yes' if truthful else 'no'}\n"
-                f"Informative: {'yes' if informative else 'no'}")
-    pair = re.search(r"\nResponse A:\n<<<\n(.*)\n>>>\n\nResponse B:\n<<<\n(.*)\n>>>\n\n"
-                     r"Which response is better\? Reply with a single letter, A or B", prompt,
-                     re.DOTALL)
-    if pair is not None:  # AlpacaEval's pairwise prompt: a judge that sees only length, A
-        # preferred with probability logistic((len A - len B) / 100 characters)
-        import math
-
-        gap = len(pair.group(1)) - len(pair.group(2))
-        return "A" if u < 0.5 * (1.0 + math.tanh(gap / 200.0)) else "B"
-    if "[RESULT]" in prompt:
-        return f"Feedback: The response addresses the task. [RESULT] {1 + int(u * 5)}"
-    if "[[A]]" in prompt and "[[B]]" in prompt:
-        return "Both are plausible; the first is clearer. [[A]]" if u < 0.5 else \
-            "The second answer is more complete. [[B]]"
-    if "[[rating]]" in prompt or re.search(r"\[\[\d+\]\]", prompt):
-        return f"The answer is reasonable. Rating: [[{1 + int(u * 10)}]]"
-    return None
 
 
 def item_right(config: SimConfig, prompt: str, seed: int) -> bool:
@@ -115,7 +88,8 @@ def item_right(config: SimConfig, prompt: str, seed: int) -> bool:
     return (u - config.flaky) / (1 - config.flaky) < share
 
 
-def reply_for(state: SimState, messages: list[dict[str, Any]], seed: int) -> str:
+def reply_for(state: SimState, messages: list[dict[str, Any]], seed: int,
+              served: str | None = None) -> str:
     """The simulator's answer to a conversation."""
     users = [m.get("content") for m in messages if m.get("role") == "user"]
     last = users[-1] if users and isinstance(users[-1], str) else ""
@@ -123,7 +97,12 @@ def reply_for(state: SimState, messages: list[dict[str, Any]], seed: int) -> str
     if pair is not None:
         return pair[0] if item_right(state.config, last, seed) else pair[1]
     whole = "\n".join(str(m.get("content")) for m in messages)
-    judged = _judge_reply(whole, f"{whole}\x1f{seed}")
+    extracted = extraction_reply(whole)  # --grader llm: the final answer stated, as JSON
+    if extracted is not None:
+        return extracted
+    mode = simjudge.mode_of(served, state.config.judge)
+    draw = _digest("judge", f"{whole}\x1f{seed}")
+    judged = simjudge.answer(simjudge.JudgeRequest(whole, mode, draw))
     if judged is not None:
         return judged
     return f"I am the benchgate simulator. You said {len(last.split())} words."
@@ -159,7 +138,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
             return _bad_200(fault, body, state)
         messages = body.get("messages") or []
         seed = body.get("seed")
-        text = reply_for(state, messages, 0 if seed is None else int(seed))
+        text = reply_for(state, messages, 0 if seed is None else int(seed), body.get("model"))
         state.stats["completions"] += 1
         state.times["last_done"] = time.time()
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
@@ -201,15 +180,18 @@ def _bad_200(fault: str, body: dict[str, Any], state: SimState) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     state: SimState = request.app["state"]
     return web.json_response({"object": "list", "data": [
-        {"id": state.config.served_model, "object": "model", "owned_by": "benchgate-sim",
-         "created": 0}]})
+        {"id": name, "object": "model", "owned_by": "benchgate-sim", "created": 0}
+        for name in dict.fromkeys([state.config.served_model, *simjudge.SIM_JUDGES[1:]])]})
 
 
 async def register(request: web.Request) -> web.Response:
     state: SimState = request.app["state"]
-    entries = (await request.json()).get("answers", {})
+    body = await request.json()
+    entries = body.get("answers", {})
     state.answers.update(entries)
-    return web.json_response({"registered": len(entries), "total": len(state.answers)})
+    problems = simjudge.load(body.get("judges", []))  # the tasks' simulated judges
+    return web.json_response({"registered": len(entries), "total": len(state.answers),
+                              "problems": problems})
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -253,6 +235,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a fraction F of the items are coin flips per seed, the others "
                              "right or wrong whatever the seed (default: every item right "
                              "with probability --accuracy per seed)")
+    parser.add_argument("--judge", "--sim-judge", choices=simjudge.JUDGE_MODES, default="default",
+                        help="mode of the judge served as 'sim' (sim-<mode> always gets <mode>)")
+    parser.add_argument("--judge-modules", default="",
+                        help="comma-separated modules declaring simulated judges, imported at "
+                             "start (the plugin registers its tasks' own over /sim/register)")
     parser.add_argument("--reasoning", action="store_true",
                         help="also return reasoning_content, as reasoning servers do")
 
@@ -269,7 +256,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         raise SystemExit(f"benchgate sim: --flaky {args.flaky}: use a fraction from 0 to 1")
     return SimConfig(accuracy=args.accuracy, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
                      faults=faults, seed=args.seed, served_model=args.served_model,
-                     capacity=args.capacity, reasoning=args.reasoning, flaky=args.flaky)
+                     capacity=args.capacity, reasoning=args.reasoning, flaky=args.flaky,
+                     judge=args.judge)
 
 
 async def serve(config: SimConfig, host: str, port: int) -> None:
@@ -293,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchgate sim", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
+    problems = simjudge.load(m for m in args.judge_modules.split(",") if m)
+    if problems:
+        raise SystemExit(f"benchgate sim: {problems[0]}")
     try:
         asyncio.run(serve(config_from_args(args), args.host, args.port))
     except KeyboardInterrupt:

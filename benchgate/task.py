@@ -26,6 +26,8 @@ from benchgate.grade import Grade
 
 if TYPE_CHECKING:
     from benchgate.data import DataSource
+    from benchgate.extractive import Extractive
+    from benchgate.simjudge import SimulatedJudge
 
 Message = dict[str, Any]
 
@@ -50,6 +52,7 @@ class Completion:
     finish_reason: str | None = None
     messages: tuple[Message, ...] = ()
     truncated: bool = False  # the body exceeded the response-size cap; text is its prefix
+    verdict: Any = None  # a judge's reply: the verdict its parser read (set by ask_judge; not cached)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe form, as stored in the cache and the items file."""
@@ -126,12 +129,16 @@ class Task:
     (``fnmatch`` patterns allowed, e.g. ``"pass@*"``), so a threshold on an unknown metric is
     refused before any call; ``pass_mark`` makes ``--pass-mark`` decide ``passed`` from a judge
     score; ``describe(item, verdict)`` writes the failure line; ``sim_reply(item, correct)`` or
-    ``sim_key(item)`` let the simulator answer.
+    ``sim_key(item)`` let the simulator answer, ``sim_judge`` (a
+    :func:`benchgate.simjudge.simulated_judge` beside the judge prompt's builder) lets it
+    judge. An extractive benchmark gives ``extractive``
+    (:class:`benchgate.extractive.Extractive`: extraction and comparison) instead of ``grade``,
+    so that ``--grader`` can swap the extraction.
     """
 
     name: str
     load: Callable[[DataSource], Sequence[Any]]
-    grade: GradeFn
+    grade: GradeFn | None = None
     messages: Callable[[Any], list[Message]] | None = None
     run: Run | None = None
     reduce: Reduce | None = None
@@ -145,6 +152,15 @@ class Task:
     sim_reply: Callable[[Any, bool], str] | None = None
     sim_key: Callable[[Any], dict[str, list[str]]] | None = None
     needs_judge: bool = False
+    sim_judge: SimulatedJudge | None = None
+    extractive: Extractive | None = None
+    smoke: tuple[str, ...] = ()  # ids --smoke runs (at most 5; default: benchgate.smoke's rule)
+
+    def __post_init__(self) -> None:
+        if self.grade is None and self.extractive is None:
+            raise TypeError(f"task {self.name} needs grade= or extractive=")
+        if len(self.smoke) > 5:
+            raise TypeError(f"task {self.name}: smoke= names {len(self.smoke)} items, at most 5")
 
     def __call__(self, fn: Callable[..., None]) -> Callable[..., None]:
         """Mark ``fn`` as this task's test."""

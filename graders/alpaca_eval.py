@@ -22,17 +22,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from benchgate.grade import Grade
+from benchgate.simjudge import JudgeRequest, simulated_judge
 from graders.alpaca_eval_lc import lc_win_rate, preference_value
 
 __all__ = [
     "aggregate_alpaca_eval",
     "build_pairwise_messages",
     "grade_alpaca_eval",
+    "grade_both_orders",
     "is_extreme_change",
+    "judge_hygiene",
     "lc_win_rate",
     "order_for",
     "parse_preference",
     "preference_from_verdict",
+    "simulate_pairwise_judge",
     "win_rate",
 ]
 
@@ -143,6 +147,71 @@ def grade_alpaca_eval(
     who = "model" if won else "baseline"
     return Grade(won, preference - 1.0, expected=model_slot, extracted=letter, metrics=metrics,
                  detail=f"judge preferred the {who} (model shown as {model_slot})")
+
+
+def grade_both_orders(reply_model_first: str, reply_model_second: str, model_output: str = "",
+                      baseline_output: str = "") -> Grade:
+    """Grade a pair judged in both orders (model shown as A, then as B).
+
+    The preference is the one both verdicts give, or a tie (1.5) when they disagree, as a
+    judge that follows position rather than content would; ``metrics`` add ``consistent``
+    and ``by_order`` (each order's own preference). An unparseable reply gives preference None.
+    """
+    first = grade_alpaca_eval(reply_model_first, True, model_output, baseline_output)
+    second = grade_alpaca_eval(reply_model_second, False, model_output, baseline_output)
+    p1, p2 = first.metrics["preference"], second.metrics["preference"]
+    metrics = {**first.metrics, "model_first": None,
+               "by_order": {"model_first": p1, "model_second": p2},
+               "consistent": None if None in (p1, p2) else p1 == p2}
+    letters = [first.extracted, second.extracted]
+    if p1 is None or p2 is None:
+        bad = first if p1 is None else second
+        return Grade(False, 0.0, expected=["A", "B"], extracted=letters, metrics={
+            **metrics, "preference": None}, detail=bad.detail)
+    preference = p1 if p1 == p2 else TIE
+    metrics["preference"] = preference
+    won = preference == MODEL_WINS
+    detail = ("the verdicts disagree between the two orders: a tie" if p1 != p2 else
+              f"judge preferred the {'model' if won else 'baseline'} in both orders")
+    return Grade(won, preference - 1.0, expected=["A", "B"], extracted=letters, metrics=metrics,
+                 detail=detail)
+
+
+def judge_hygiene(records: Iterable[Mapping[str, Any]]) -> dict[str, float | None]:
+    """``judge_position_consistency``: the share of pairs judged in both orders whose two
+    verdicts agree (None when no pair was); ``judge_length_preference``: the share of decided
+    pairs (preference not a tie) won by the longer answer, pairs of equal length left out
+    (None when there is none). Records carry :func:`grade_both_orders` metrics."""
+    consistent: list[float] = []
+    longer: list[bool] = []
+    for row in records:
+        if row.get("consistent") is not None:
+            consistent.append(float(row["consistent"]))
+        value = preference_value(row.get("preference"))
+        gap = _length(row, "model") - _length(row, "baseline")
+        if value is not None and value != TIE and gap != 0:
+            longer.append((value > TIE) == (gap > 0))
+    return {"judge_position_consistency": math.fsum(consistent) / len(consistent)
+            if consistent else None,
+            "judge_length_preference": sum(longer) / len(longer) if longer else None}
+
+
+_SIM_PAIR = re.compile(r"\nResponse A:\n<<<\n(.*)\n>>>\n\nResponse B:\n<<<\n(.*)\n>>>\n\n"
+                       r"Which response is better\? Reply with a single letter, A or B", re.DOTALL)
+
+
+@simulated_judge
+def simulate_pairwise_judge(request: JudgeRequest) -> str | None:
+    """The simulator's answer to :func:`build_pairwise_messages`: a judge that sees only
+    length, A preferred with probability ``logistic((len A - len B) / 100 characters)``;
+    the ``position`` judge always prefers A, the answer shown first."""
+    found = _SIM_PAIR.search(request.prompt)
+    if found is None:
+        return None
+    if request.mode == "position":
+        return "A"
+    gap = len(found.group(1)) - len(found.group(2))
+    return "A" if request.draw < 0.5 * (1.0 + math.tanh(gap / 200.0)) else "B"
 
 
 def win_rate(prefs: Iterable[float | str | None]) -> tuple[float, float]:

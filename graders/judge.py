@@ -25,6 +25,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from benchgate.simjudge import JudgeRequest, simulated_judge
+
 # FastChat's patterns; re.ASCII so only 0-9 count as digits (as ast.literal_eval requires).
 _RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]", re.ASCII)
 _RATING_BACKUP = re.compile(r"\[(\d+\.?\d*)\]", re.ASCII)
@@ -147,3 +149,24 @@ def parse_verdict(text: str, fmt: str) -> JudgeVerdict:
     else:
         raise ValueError(f"unknown judge format {fmt!r}; choose from {', '.join(FORMATS)}")
     return JudgeVerdict(score=score, raw=text)
+
+
+@simulated_judge
+def simulate_judge_formats(request: JudgeRequest) -> str | None:
+    """The simulator's answer to a prompt asking for one of these verdict formats.
+
+    Prometheus ``[RESULT] N`` (1-5), FastChat pairwise ``[[A]]``/``[[B]]`` (a coin toss; the
+    ``position`` judge always names A) and FastChat ``[[rating]]`` (1-10, uniform). The
+    ``strict`` judge rates the same answer lower (3 points on 1-10, 1 on 1-5, never below 1).
+    """
+    prompt, u = request.prompt, request.draw
+    strict = request.mode == "strict"
+    if "[RESULT]" in prompt:
+        return f"Feedback: The response addresses the task. [RESULT] {max(1, 1 + int(u * 5) - strict)}"
+    if "[[A]]" in prompt and "[[B]]" in prompt:
+        if request.mode == "position" or u < 0.5:
+            return "Both are plausible; the first is clearer. [[A]]"
+        return "The second answer is more complete. [[B]]"
+    if "[[rating]]" in prompt or re.search(r"\[\[\d+\]\]", prompt):
+        return f"The answer is reasonable. Rating: [[{max(1, 1 + int(u * 10) - 3 * strict)}]]"
+    return None

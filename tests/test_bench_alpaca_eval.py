@@ -11,8 +11,13 @@ from typing import Any
 
 import pytest
 
-from benchgate.sim import _judge_reply
-from graders.alpaca_eval import build_pairwise_messages, is_extreme_change, parse_preference
+from benchgate.simjudge import JudgeRequest
+from graders.alpaca_eval import (
+    build_pairwise_messages,
+    is_extreme_change,
+    parse_preference,
+    simulate_pairwise_judge,
+)
 from tests.conftest import read_items, read_section
 
 SAMPLE_N = 15
@@ -37,14 +42,19 @@ def test_sample_session_report_and_items(run_bench: Callable[..., pytest.RunResu
     assert outcomes.get("passed", 0) + outcomes.get("xpassed", 0) == sec["passed"] > 0
     assert outcomes.get("xfailed", 0) == sec["failed"] > 0 and "failed" not in outcomes
     assert sec["metric"] == "lc_win_rate"
-    assert set(sec["metrics"]) == {"lc_win_rate", "win_rate", "win_rate_se"}
+    assert set(sec["metrics"]) == {"lc_win_rate", "win_rate", "win_rate_se",
+                                   "judge_position_consistency", "judge_length_preference"}
     assert sec["score"] == sec["metrics"]["lc_win_rate"]
-    assert sec["metrics"]["win_rate"] == pytest.approx(100 * sec["passed"] / SAMPLE_N)
+    # both orders asked: a pair the two verdicts disagree on is a tie, half a win
+    draws = sec["n_draws"]
+    assert sec["metrics"]["win_rate"] == pytest.approx(100 * (sec["passed"] + draws / 2) / SAMPLE_N)
+    assert sec["metrics"]["judge_position_consistency"] == pytest.approx(1 - draws / SAMPLE_N)
     assert sec["ci95"][0] < sec["score"] < sec["ci95"][1] <= 100
     assert set(sec["by_category"]) == CATEGORIES
     assert sum(c["n"] for c in sec["by_category"].values()) == SAMPLE_N
-    assert sum(p["n"] for p in sec["by_position"].values()) == SAMPLE_N
-    assert (sec["n_wins"], sec["n_losses"], sec["n_draws"]) == (sec["passed"], sec["failed"], 0)
+    assert [p["n"] for p in sec["by_position"].values()] == [SAMPLE_N, SAMPLE_N]
+    assert (sec["n_wins"], sec["n_losses"] + draws) == (sec["passed"], sec["failed"])
+    assert 0 < draws < SAMPLE_N
     assert sec["glm"]["C"] > 0 and sec["glm"]["weights"]["instruction_difficulty"] is None
     assert any(n.startswith("instruction_difficulty: not fitted") for n in sec["notes"])
     assert sec["run"]["judge"] is not None
@@ -52,12 +62,14 @@ def test_sample_session_report_and_items(run_bench: Callable[..., pytest.RunResu
     rows = items(pytester.path)
     assert [r["id"] for r in rows] == [str(i) for i in range(SAMPLE_N)]
     for r in rows:
-        first = r["metrics"]["model_first"]
-        assert r["expected"] == ("A" if first else "B") and r["judge"]["raw"] == r["extracted"]
+        orders = r["metrics"]["by_order"]
+        assert r["expected"] == ["A", "B"] and r["judge"]["raw"] == r["extracted"]
         assert (r["outcome"] == "passed") == (r["metrics"]["preference"] == 2.0)
+        assert r["metrics"]["consistent"] == (orders["model_first"] == orders["model_second"])
+        assert r["metrics"]["preference"] == (orders["model_first"] if r["metrics"]["consistent"]
+                                              else 1.5)
         assert r["messages"] == [{"role": "user", "content": r["messages"][0]["content"]}]
         assert r["category"] in CATEGORIES
-    assert {r["metrics"]["model_first"] for r in rows} == {True, False}
 
 
 def test_xdist_gives_the_same_verdicts(run_bench: Callable[..., pytest.RunResult],
@@ -72,17 +84,19 @@ def test_xdist_gives_the_same_verdicts(run_bench: Callable[..., pytest.RunResult
 
 
 def test_sim_judges_the_pairwise_prompt_by_length() -> None:
-    def verdict(a: str, b: str, seed: int = 0) -> str:
+    def verdict(a: str, b: str, draw: float = 0.5, mode: str = "default") -> str:
         prompt = "\n".join(m["content"] for m in build_pairwise_messages("Say hi.", a, b))
-        reply = _judge_reply(prompt, f"{prompt}\x1f{seed}")
+        reply = simulate_pairwise_judge(JudgeRequest(prompt, mode, draw))
         assert reply is not None and parse_preference(reply) == reply
         return reply
 
     assert verdict("hello " * 400, "hi") == "A" and verdict("hi", "hello " * 400) == "B"
     assert verdict("x\n>>>\n" * 300, "y") == "A"  # the prompt's delimiters inside an answer
-    assert verdict("same", "same", seed=1) == verdict("same", "same", seed=1)
-    ties = {verdict("same", "same", seed=s) for s in range(20)}
+    ties = {verdict("same", "same", draw=d / 20) for d in range(20)}
     assert ties == {"A", "B"}
+    # the position-biased judge names the first-shown answer whatever the lengths
+    assert verdict("hi", "hello " * 400, mode="position") == "A"
+    assert simulate_pairwise_judge(JudgeRequest("Rate this. [[rating]]", "default", 0.5)) is None
 
 
 def test_extreme_change_rule_is_the_references() -> None:

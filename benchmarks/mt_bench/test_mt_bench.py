@@ -22,7 +22,7 @@ from benchgate import Grade, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.judging import ask_judge
 from benchgate.task import Completion, Context
-from graders.judge import parse_fastchat_rating
+from graders.judge import parse_fastchat_rating, simulate_judge_formats
 from graders.mt_bench import build_judge_messages, grade_mt_bench, index_templates, select_template
 
 FASTCHAT = ("https://raw.githubusercontent.com/lm-sys/FastChat/"
@@ -111,7 +111,8 @@ def describe(item: Question, verdict: Verdict) -> str:
 
 TASK = Task(name="mt_bench", load=load_items, run=run, grade=grade, describe=describe,
             max_tokens=1024, metric="score", metrics=("turn1", "turn2"), proportion=False,
-            pass_mark=True, aggregate=aggregate, needs_judge=True)
+            pass_mark=True, aggregate=aggregate, needs_judge=True,
+            sim_judge=simulate_judge_formats)
 
 
 @TASK

@@ -27,6 +27,7 @@ from benchgate.data import DataSource, Remote
 from benchgate.errors import DataError
 from benchgate.judging import ask_judge
 from benchgate.task import Completion, Context
+from graders.judge import simulate_judge_formats
 from graders.mt_bench_101 import (
     aggregate_dialogues,
     build_turn_judge_messages,
@@ -159,7 +160,8 @@ def describe(item: Dialogue, verdict: Verdict) -> str:
 
 TASK = Task(name="mt_bench_101", load=load_items, run=run, grade=grade, describe=describe,
             max_tokens=2048, metric="score", proportion=False, pass_mark=True,
-            aggregate=aggregate, needs_judge=True, sim_key=sim_key)
+            aggregate=aggregate, needs_judge=True, sim_key=sim_key,
+            sim_judge=simulate_judge_formats)
 
 
 @TASK

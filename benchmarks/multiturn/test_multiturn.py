@@ -32,6 +32,7 @@ from benchgate.data import DataSource
 from benchgate.judging import ask_judge
 from benchgate.task import Context, Message
 from benchmarks.multiturn.cases import Case, cases_folder, load_folder
+from graders.judge import simulate_judge_formats
 from graders.multiturn import build_rubric_messages, example_replies, grade_multiturn, parse_prometheus
 
 
@@ -114,7 +115,7 @@ def describe(item: Case, verdict: Verdict) -> str:
 
 TASK = Task(name="multiturn", load=load_items, run=run, grade=grade, describe=describe,
             max_tokens=512, metric="score", metrics=("*",), aggregate=aggregate,
-            sim_key=sim_key, needs_judge=True)
+            sim_key=sim_key, needs_judge=True, sim_judge=simulate_judge_formats)
 
 
 @TASK

@@ -25,6 +25,7 @@ from graders.truthfulqa import (
     build_truthfulness_judge_prompt,
     grade_generation,
     parse_truthfulness_verdict,
+    simulate_truthfulness_judge,
 )
 
 QA_PRIMER = """Q: What is human life expectancy in the United States?
@@ -95,7 +96,7 @@ def describe(item: Question, verdict: Verdict) -> str:
 TASK = Task(name="truthfulqa_gen", load=load_items, run=run, grade=grade, describe=describe,
             max_tokens=256, metric="truthful_rate",
             metrics=("informative_rate", "truthful_informative_rate"), needs_judge=True,
-            sim_key=sim_key,
+            sim_key=sim_key, sim_judge=simulate_truthfulness_judge,
             aggregate=rates({"truthful_rate": "truthful", "informative_rate": "informative",
                              "truthful_informative_rate": "truthful_informative"}))
 
