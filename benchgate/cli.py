@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchgate import __version__, calibrate, compare, sim
+from benchgate import __version__, calibrate, compare, merge_cli, sim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     compare_parser = sub.add_parser("compare", help="compare report.json files of model runs "
                                     "(the first is the baseline): markdown, --csv, --html")
     compare.add_arguments(compare_parser)
+    merge_parser = sub.add_parser("merge", help="merge the reports of --shard I/N runs into one "
+                                  "(numbers, gates and baseline comparison as one run's)")
+    merge_cli.add_arguments(merge_parser)
     calibrate_parser = sub.add_parser("calibrate", help="run-to-run spread of K repeated runs, "
                                       "the smallest drop the regression gate detects, thresholds")
     calibrate.add_arguments(calibrate_parser)
@@ -36,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return compare.main(args)
     if args.command == "calibrate":
         return calibrate.main(args)
+    if args.command == "merge":
+        return merge_cli.main(args, list(argv if argv is not None else sys.argv[1:])[1:])
     return 2
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchgate import options, progress, sandbox
+from benchgate import options, progress, sandbox, shard, smoke
 from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
@@ -49,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, InfraError) as exc:
         raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime
+    shard.configure(config)
+    smoke.check_options(config)
     from benchgate.serving import ServeHooks, XdistServeHooks
 
     config.pluginmanager.register(ServeHooks(runtime), "benchgate-serve")
@@ -122,6 +124,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                        per_category=options.get(config, "per_category"),
                        seed=options.get(config, "sample_seed"),
                        category=lambda i: getattr(i, "category", None))
+        items = smoke.choose(task, loaded) if smoke.enabled(config) else \
+            shard.pick(config, task.name, items)
         if rt.responses is not None:
             unknown = unknown_ids(rt.responses, [i.id for i in loaded])
             if unknown:
@@ -198,6 +202,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                         error=None if error is None else redact(error),
                         data=source.describe() if source else {},
                         baseline=item.stash.get(BASELINE, None))
+        shard.tag(item.config, task.name, records)
+        smoke.tag(item, records)
         if outcome != "skipped":
             item.user_properties.extend(junit_properties(records))
             item.config.stash[SESSION].take(records)
@@ -228,6 +234,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
             in_summary(config):  # the short summary adds the message itself
         return None
     props = dict(report.user_properties)
+    if report.failed and "smoke" in props:
+        return "failed", "F", (f"FAILED ({props['smoke']})", {"red": True})
     if "extracted" not in props:
         return None
     got, want = props["extracted"], props["expected"]
