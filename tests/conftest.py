@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.checkout_guard"]
 
 REPO = Path(__file__).resolve().parents[1]
 
