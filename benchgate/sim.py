@@ -237,9 +237,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "with probability --accuracy per seed)")
     parser.add_argument("--judge", "--sim-judge", choices=simjudge.JUDGE_MODES, default="default",
                         help="mode of the judge served as 'sim' (sim-<mode> always gets <mode>)")
-    parser.add_argument("--judge-modules", default="",
+    # graders.judge holds the generic verdict formats (a judge's ``format:``), so ad hoc judge
+    # calls are answered before any benchmark registers its own simulated judge
+    parser.add_argument("--judge-modules", default="graders.judge",
                         help="comma-separated modules declaring simulated judges, imported at "
-                             "start (the plugin registers its tasks' own over /sim/register)")
+                             "start (default graders.judge, the verdict formats; the plugin "
+                             "registers its tasks' own over /sim/register)")
     parser.add_argument("--reasoning", action="store_true",
                         help="also return reasoning_content, as reasoning servers do")
 
