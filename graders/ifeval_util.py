@@ -41,8 +41,8 @@ LANGDETECT_SEEDS = tuple(range(9))
 
 PUNKT_HINT = (
     "IFEval needs NLTK's Punkt sentence model (punkt_tab, English). Point the NLTK_DATA "
-    "environment variable at a folder that holds tokenizers/punkt_tab, or run "
-    "`python -m nltk.downloader punkt punkt_tab`."
+    "environment variable at a folder that holds tokenizers/punkt_tab (online: "
+    "`python -m nltk.downloader -d ~/nltk_data punkt_tab`, then NLTK_DATA=~/nltk_data)."
 )
 
 _WORDS = RegexpTokenizer(r"\w+")
