@@ -159,10 +159,12 @@ def merged_records(bench: str, parts: list[Part]) -> list[dict[str, Any]]:
                          f"({', '.join(f'/{c}' for c in sorted(counts))})")
     count = counts.pop()
     missing = [str(i) for i in range(count) if i not in indices]
+    total = next(iter(totals)) if len(totals) == 1 else None
+    if missing and total is not None and len(owner) == total:
+        missing = []  # more shards than items: those shards had none of this benchmark
     if missing:
         raise MergeError(f"{bench}: shard(s) {', '.join(missing)} of {count} missing (have "
                          f"{', '.join(str(i) for i in sorted(indices)) or 'none'})")
-    total = next(iter(totals)) if len(totals) == 1 else None
     if total is None or len(owner) != total:
         raise MergeError(f"{bench}: the shards hold {len(owner)} item(s), the unsharded run "
                          f"has {total if total is not None else 'another number'} (a shard ran "

@@ -72,6 +72,24 @@ def assign(benchmark: str, ids: Iterable[str], count: int) -> dict[str, int]:
 
 SPEC = pytest.StashKey["Shard | None"]()
 TOTALS = pytest.StashKey[dict[str, int]]()
+EMPTY = pytest.StashKey[set[str]]()
+
+
+class _DropEmpty:
+    """Deselects the placeholder test pytest makes for a benchmark with no item in this shard
+    (more shards than items), so it is neither run nor reported."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from benchgate.task import task_of
+
+        empty = self.config.stash.get(EMPTY, set())
+        drop = [i for i in items if (t := task_of(i)) is not None and t.name in empty]
+        if drop:
+            items[:] = [i for i in items if i not in drop]
+            self.config.hook.pytest_deselected(items=drop)
 
 
 def configure(config: pytest.Config) -> Shard | None:
@@ -85,6 +103,9 @@ def configure(config: pytest.Config) -> Shard | None:
             raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[SPEC] = value if isinstance(value, Shard) else None
     config.stash[TOTALS] = {}
+    config.stash[EMPTY] = set()
+    if config.stash[SPEC] is not None:
+        config.pluginmanager.register(_DropEmpty(config), "benchgate-shard")
     return config.stash[SPEC]
 
 
@@ -100,7 +121,10 @@ def pick(config: pytest.Config, benchmark: str, items: Sequence[Any]) -> list[An
         return list(items)
     config.stash[TOTALS][benchmark] = len(items)
     owner = assign(benchmark, (str(i.id) for i in items), spec.count)
-    return [i for i in items if owner[str(i.id)] == spec.index]
+    mine = [i for i in items if owner[str(i.id)] == spec.index]
+    if not mine:
+        config.stash[EMPTY].add(benchmark)
+    return mine
 
 
 def tag(config: pytest.Config, benchmark: str, records: list[dict[str, Any]]) -> None:

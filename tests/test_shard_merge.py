@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchgate import cli
@@ -157,6 +157,7 @@ def test_merge_refuses_incomplete_overlapping_or_foreign_shards(
         root, capsys, s0, s1, s2, "--threshold", "nope.accuracy=0.5")
 
 
+@settings(deadline=None)
 @given(st.sets(st.text(min_size=1, max_size=6), max_size=60), st.integers(1, 7),
        st.sampled_from(BENCHES))
 def test_slices_are_balanced_disjoint_and_independent_of_order(ids: set[str], count: int,
@@ -201,3 +202,23 @@ def test_shard_from_the_environment_runs_its_slice(pytester: pytest.Pytester,
                  if "::test_gsm8k[" in line)
     deal = assign("gsm8k", [str(i) for i in range(14)], 2)
     assert ids == sorted(i for i, s in deal.items() if s == 1) and len(ids) == 7
+
+
+def test_more_shards_than_items_leaves_empty_shards_out(tmp_path: Path) -> None:
+    # --limit 2 over 3 shards: one shard has no item (its session collects nothing, exit 5,
+    # no report); the other two merge into the unsharded --limit 2 run's numbers
+    run = [sys.executable, "-m", "pytest", str(REPO / "benchmarks" / "gsm8k"), *COMMON,
+           "--limit", "2"]
+    codes = [subprocess.run([*run, "--shard", f"{i}/3", "--report", f"s{i}/report.json"],
+                            cwd=tmp_path, capture_output=True, timeout=300).returncode
+             for i in range(3)]
+    subprocess.run([*run, "--report", "full/report.json"], cwd=tmp_path, capture_output=True,
+                   timeout=300)
+    assert sorted(codes)[-1] == 5 and codes.count(5) == 1  # exactly one shard was empty
+    given = [str(tmp_path / f"s{i}") for i, code in enumerate(codes) if code != 5]
+    done = merge(*given, "--out", str(tmp_path / "merged"))
+    assert done.returncode in (0, 1), done.stderr
+    got = report(tmp_path / "merged")["benchmarks"]["gsm8k"]
+    want = report(tmp_path / "full")["benchmarks"]["gsm8k"]
+    assert (got["n"], got["score"], got["ci95"]) == (want["n"], want["score"], want["ci95"]) \
+        and got["n"] == 2

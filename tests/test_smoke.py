@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchgate.smoke import TOKENS, identical, text_problems
@@ -54,6 +54,7 @@ SAFE = st.text(st.characters(blacklist_characters="<>[]|｜/", blacklist_categor
                min_size=1).filter(str.strip)
 
 
+@settings(deadline=None)
 @given(SAFE, SAFE, st.sampled_from(TOKENS))
 def test_any_listed_token_anywhere_is_named(before: str, after: str, token: str) -> None:
     assert text_problems(before + after, None, "stop") == []
@@ -62,6 +63,7 @@ def test_any_listed_token_anywhere_is_named(before: str, after: str, token: str)
     assert all(p.startswith(("template:", "think:")) for p in found)
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=4), st.sampled_from(["a", "b", "", " "]),
                        max_size=8))
 def test_identical_means_every_answered_item_got_the_same_text(responses: dict[str, str]) -> None:
