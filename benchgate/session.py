@@ -109,11 +109,14 @@ class Session:
             self.spool = None
 
     def report_path(self, model: str) -> Path:
-        """``--report`` (``{model}`` is replaced) or ``results/<model>/report.json``."""
+        """``--report`` (``{model}`` is replaced) or ``results/<model>/report.json``
+        (``results/<model>/smoke/report.json`` under ``--smoke``: it never touches the full
+        run's sections)."""
         explicit = options.get(self.config, "report")
         if explicit and (len(self.runtime.models) == 1 or "{model}" in explicit):
             return Path(explicit.replace("{model}", model))
-        return Path("results") / model / "report.json"
+        smoke_dir = ("smoke",) if smoke.enabled(self.config) else ()
+        return Path("results", model, *smoke_dir, "report.json")
 
     def finish(self) -> bool:
         """Aggregate, write one report per model, evaluate gates. True when a gate failed."""

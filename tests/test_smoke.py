@@ -112,12 +112,13 @@ def smoke_run(pytester: pytest.Pytester, url: str, *extra: str,
 def test_leaked_template_token_fails_although_every_answer_is_right(
         pytester: pytest.Pytester, template_server: Callable[..., str]) -> None:
     result = smoke_run(pytester, template_server("--leak", "<|im_start|>"))
-    section = read_section(pytester.path, "gsm8k")
+    assert not (pytester.path / "results" / "sim" / "report.json").exists()
+    section = read_section(pytester.path, "gsm8k", "sim/smoke")
     assert section["n"] == 3 and section["score"] == 1.0  # graded right ...
     assert result.ret == 1  # ... and still a failed run
     result.stdout.fnmatch_lines(["*FAILED (template: response contains '<|im_start|>')*",
                                  "smoke gsm8k: FAILED, 3 item(s), 3 with problems*"])
-    rows = read_items(pytester.path, "gsm8k")
+    rows = read_items(pytester.path, "gsm8k", "sim/smoke")
     assert all(r["smoke"] == ["template: response contains '<|im_start|>'"] for r in rows)
     assert all(r["outcome"] == "passed" for r in rows)
 
@@ -159,7 +160,7 @@ def test_clean_server_passes_and_the_items_are_listed(pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["smoke gsm8k: ok, 3 item(s), 0 with problems",
                                  "smoke mmlu_pro: ok, 3 item(s)*"])
     listed_ids = sorted(i.rsplit("[", 1)[1].rstrip("]") for i in ids if "test_gsm8k" in i)
-    assert sorted(r["id"] for r in read_items(pytester.path, "gsm8k")) == listed_ids
+    assert sorted(r["id"] for r in read_items(pytester.path, "gsm8k", "sim/smoke")) == listed_ids
 
 
 @pytest.mark.parametrize(("args", "message"), [
