@@ -19,6 +19,7 @@ import asyncio
 import collections
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ import pytest
 
 from benchgate import fingerprint, options
 from benchgate.config import ModelSpec
-from benchgate.errors import InfraError
+from benchgate.errors import ConfigError, InfraError
 from benchgate.serve import Server
 
 if TYPE_CHECKING:
@@ -74,7 +75,12 @@ class Serving:
         assert spec.serve is not None
         if "judge_serve_url" not in self.rt.shared:
             server = Server(spec.name, spec.serve, self.log_path(spec.name),
-                            served=spec.served, api_key=spec.api_key).start()
+                            served=spec.served, api_key=spec.api_key)
+            try:
+                server.start()
+            except BaseException:
+                self.stop_all()
+                raise
             self.servers[spec.name] = server
             self.rt.shared["judge_serve_url"] = server.url
         return replace(spec, endpoints=(str(self.rt.shared["judge_serve_url"]),))
@@ -83,7 +89,11 @@ class Serving:
     def begin(self) -> None:
         """Start the first served model (a failure here stops the run: the caller's error)."""
         if self.controller and self.order:
-            self._start(self.order[0], fatal=True)
+            try:
+                self._start(self.order[0], fatal=True)
+            except BaseException:  # the run stops here: nothing may outlive it
+                self.stop_all()
+                raise
 
     def _start(self, name: str, *, fatal: bool = False) -> None:
         rt = self.rt
@@ -98,7 +108,7 @@ class Serving:
             server.start()
             rt.models[name] = replace(spec, endpoints=(server.url,))
             rt.probe()
-        except InfraError as exc:
+        except (InfraError, ConfigError) as exc:  # ConfigError: up, but /v1/models unusable
             if fatal:
                 raise
             _write(self.dir / f"{index}.json", {"name": name, "error": str(exc)})
@@ -155,6 +165,8 @@ class Serving:
         """Stop every server this process started (session end, Ctrl-C, errors)."""
         for name in list(self.servers):
             self.stop(name)
+        if self.controller and getattr(self, "dir", None) is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- every process ----------------------------------------------------------------------
     def pending(self, name: str) -> bool:

@@ -14,7 +14,7 @@ ACCURACY = {"checkpoint-100": 0.3, "checkpoint-200": 0.6, "checkpoint-1000": 0.9
 
 def test_sweep_serves_checkpoints_one_at_a_time_then_replays_from_cache(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    events = sweep_workspace(pytester, monkeypatch)
+    events = sweep_workspace(pytester, monkeypatch, settings="    model: sft\n")  # one served name
     first = pytester.runpytest_subprocess("test_sums.py", "--model", "sft", "-p",
                                           "no:cacheprovider", timeout=120)
     assert first.ret == 1, first.stdout.str()[-2000:]  # wrong answers, no gate
@@ -28,10 +28,11 @@ def test_sweep_serves_checkpoints_one_at_a_time_then_replays_from_cache(
         assert (section["n"], section["errors"], section["score"]) == (10, 0, ACCURACY[name])
         assert found["model"]["checkpoint"] == str((pytester.path / "ckpts" / name).resolve())
         assert found["model"]["fingerprint"]["checkpoint"] == found["model"]["checkpoint"]
+        assert found["model"]["served_model"] == "sft"
         digests.add(found["model"]["fingerprint"]["digest"])
         log = (pytester.path / "results" / model / "server.log").read_text()
-        assert log.count("POST /v1/chat/completions") == 10 and f"as {model}" in log
-    assert len(digests) == 3
+        assert log.count("POST /v1/chat/completions") == 10 and "as sft" in log
+    assert len(digests) == 3  # same card, three weights: the path tells them apart
     assert first.stdout.str().count("calls: 10 made, 0 from cache") == 3
     events.unlink()  # one checkpoint of the sweep: its server alone, its answers cached
     again = pytester.runpytest_subprocess("test_sums.py", "--model", "sft@checkpoint-200", "-p",
@@ -40,7 +41,7 @@ def test_sweep_serves_checkpoints_one_at_a_time_then_replays_from_cache(
     assert again.stdout.str().count("calls: 0 made, 10 from cache") == 1  # new port, same identity
     assert_one_at_a_time(read_events(events), ["checkpoint-200"])
     log = (pytester.path / "results" / "sft@checkpoint-200" / "server.log").read_text()
-    assert "POST" not in log and "as sft@checkpoint-200" in log
+    assert "POST" not in log and "checkpoint-200 as sft" in log
     assert report(pytester.path, "sft@checkpoint-200")["benchmarks"]["sums"]["score"] == 0.6
 
 
