@@ -133,6 +133,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                    f"dataset (e.g. {unknown[0]!r}); they are not graded")
     except ConfigError as exc:
         if hasattr(config, "workerinput"):  # xdist shows a CollectError as its message only
+            rt.data_errors.append(str(exc))  # and this worker makes no call
             raise pytest.Collector.CollectError(f"benchgate: {exc}") from None
         rt.data_errors.append(str(exc))  # a usage error once collection is done
         items = []
@@ -146,12 +147,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     rt = session.config.stash.get(RUNTIME, None)
     if rt is None:
         return
+    on_worker = hasattr(session.config, "workerinput")
     if rt.data_errors:
+        if on_worker:  # the controller turns the worker's CollectError into the usage error
+            return
         raise pytest.UsageError(f"benchgate: {rt.data_errors[0]}")
     bench = [i for i in session.items if task_of(i) is not None]
     tasks = {t.name: t for i in bench if (t := task_of(i)) is not None}
     problem = threshold_problem(rt, list(tasks.values()), complete=True)
-    if problem and not hasattr(session.config, "workerinput"):
+    if problem and on_worker:  # reported like a collection error, stopped on the controller
+        session.config.hook.pytest_collectreport(report=pytest.CollectReport(
+            "", "failed", f"benchgate: {problem}", []))
+        return
+    if problem:
         raise pytest.UsageError(f"benchgate: {problem}")
     if not bench or session.config.option.collectonly:
         return

@@ -63,6 +63,14 @@ class XdistHooks:
         node.workerinput["benchgate_partition"] = node.config.getoption("dist") == "load"
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """On the controller, a worker's benchgate collection error (bad data, a threshold on
+        an unknown benchmark or metric) stops the session as the usage error it is serially."""
+        text = str(report.longrepr or "") if report.failed else ""
+        if text.startswith("benchgate: ") and not hasattr(self.runtime.config, "workerinput"):
+            raise pytest.UsageError(text.splitlines()[0])
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if config.getoption("dist") == "load":
             return PartitionScheduling(config, log)

@@ -1,0 +1,55 @@
+"""Issue #9, bullet 1: the cache replays only what the same weights answered, and says when a
+run made no calls. Real sessions against an outside server (tests/integrity_server.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integrity_server import OutsideServer, items, section, suite, write_gsm8k
+
+N = 6
+
+
+def test_swapped_weights_behind_the_same_name_are_called_again(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    data = write_gsm8k(tmp_path / "data", N)
+    with OutsideServer(data) as server:
+        args = ("--endpoint", server.url, "--model", "outside", "--data-dir", str(data))
+        first = suite(pytester, *args)
+        first.assert_outcomes(passed=N)
+        server.set(weights="b", reset_stats=True)  # same name, same URL, other weights
+        swapped = suite(pytester, *args)
+        assert server.stats().get("requests", 0) == N
+        swapped.assert_outcomes(failed=N)
+        swapped.stdout.fnmatch_lines([f"calls: {N} made, 0 from cache*"])
+        assert section(pytester.path, "outside")["cache"] == {"hits": 0, "calls": N}
+
+
+def test_a_rerun_from_the_cache_says_so_and_labels_latency_as_recorded(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    data = write_gsm8k(tmp_path / "data", N)
+    with OutsideServer(data, "--latency-ms", "30") as server:
+        args = ("--endpoint", server.url, "--model", "outside", "--data-dir", str(data))
+        suite(pytester, *args).assert_outcomes(passed=N)
+        server.set(reset_stats=True)
+        rerun = suite(pytester, *args)
+        assert server.stats().get("requests", 0) == 0
+    rerun.assert_outcomes(passed=N)
+    rerun.stdout.fnmatch_lines(["*latency and tok/s recorded when the cached responses were made*",
+                                f"calls: 0 made, {N} from cache*"])
+    got = section(pytester.path, "outside")
+    assert got["cache"] == {"hits": N, "calls": 0} and got["latency_source"] == "recorded"
+    assert all(r["cached"] for r in items(pytester.path, "outside"))
+
+
+def test_another_sim_accuracy_is_not_replayed(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    data = write_gsm8k(tmp_path / "data", N)
+    args = ("--model", "sim", "--data-dir", str(data))
+    suite(pytester, *args, "--sim-accuracy", "1")
+    assert section(pytester.path, "sim")["passed"] == N
+    broken = suite(pytester, *args, "--sim-accuracy", "0")
+    got = section(pytester.path, "sim")
+    assert (got["n"], got["passed"]) == (N, 0)
+    broken.stdout.fnmatch_lines([f"calls: {N} made, 0 from cache*"])
