@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,17 @@ def test_load_reports_a_broken_module() -> None:
     problems = load(["benchgate.simjudge", "no_such_module_y"])
     assert problems == ["simulated judge module 'no_such_module_y' failed to import: "
                         "ModuleNotFoundError: No module named 'no_such_module_y'"]
+
+
+def test_readme_judges_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchgate.config import load_models_file
+    from tests.serving.helpers import readme_blocks
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    (block,) = [b for b in readme_blocks("Serve models locally", "yaml") if "judges: [" in b]
+    path = tmp_path / "models.yaml"
+    path.write_text(block)
+    loaded = load_models_file(path)
+    assert loaded.default_judges == ["prometheus", "gpt-4o"]
+    assert loaded.judges["prometheus"].rate_limit == 2 and loaded.judges["prometheus"].concurrency == 4
+    assert loaded.judges["gpt-4o"].sampling == {"temperature": 0, "seed": 0}
