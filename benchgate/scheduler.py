@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from benchgate.cache import Cache, cache_key
 from benchgate.client import EndpointPool, adapt_params
 from benchgate.errors import InfraError
+from benchgate.loglik import HINT, REQUEST, Loglik
 from benchgate.task import Completion, Message
 
 T = TypeVar("T")
@@ -120,6 +121,33 @@ class CallContext:
         if key not in self._memo:
             self._memo[key] = asyncio.ensure_future(self._call(self._model, messages, params))
         return await asyncio.shield(self._memo[key])
+
+    async def loglik(self, context: str, continuation: str) -> Loglik:
+        """Log-likelihood of ``continuation`` after ``context`` under the model
+        (:mod:`benchgate.loglik`): cached like a chat call, keyed without the repeat (it is
+        deterministic) and without sampling or system prompt (they do not change it)."""
+        if self._responses is not None:
+            raise InfraError("--responses holds text replies; a log-likelihood task needs the "
+                             "model's /v1/completions endpoint")
+        key = cache_key(self._model.identity, [{"role": "loglik", "context": context,
+                                                 "continuation": continuation}], REQUEST, 0)
+        if not self._refresh:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._counters.cache_hits += 1
+                return Loglik.from_json({**hit, "cached": True})
+        if self._model.pool is None:
+            raise InfraError("no endpoint to call (grading --responses only)")
+        try:
+            result = await self._model.pool.loglik(context + continuation, len(context),
+                                                   dict(REQUEST))
+        except InfraError as exc:  # a 4xx (llama-server: "Only no echo is supported"): say why
+            if type(exc) is InfraError and " HTTP 4" in str(exc):
+                raise InfraError(f"{exc} ({HINT})") from None
+            raise
+        self._counters.model_calls += 1
+        self._cache.put(key, result.to_json())
+        return result
 
     async def judge(self, messages: Sequence[Message], **params: Any) -> Completion:
         """Ask the judge."""

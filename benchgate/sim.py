@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from benchgate import simjudge
+from benchgate import sim_loglik, simjudge
 from benchgate.sim_extract import extraction_reply
 
 FAULTS = ("429", "500", "drop", "null-content", "error-object", "empty-choices", "not-json",
@@ -212,6 +212,7 @@ def make_app(config: SimConfig) -> web.Application:
     app = web.Application(client_max_size=256 * 1024 * 1024)
     app["state"] = SimState(config=config, rng=random.Random(config.seed))
     app.add_routes([web.post("/v1/chat/completions", chat), web.get("/v1/models", models),
+                    web.post("/v1/completions", sim_loglik.completions),
                     web.post("/sim/register", register), web.get("/sim/stats", stats),
                     web.post("/sim/reset", reset)])
     return app

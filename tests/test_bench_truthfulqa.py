@@ -1,4 +1,5 @@
-"""TruthfulQA (MC1 task ``truthfulqa``, judged generation task ``truthfulqa_gen``) as whole
+"""TruthfulQA (generative MC1 task ``truthfulqa``, judged generation task ``truthfulqa_gen``,
+log-likelihood MC1/MC2 task ``truthfulqa_mc``) as whole
 pytest sessions: report sections, items files, --responses, the simulator's judge, hub mapping."""
 
 from __future__ import annotations
@@ -32,13 +33,19 @@ def test_sample_session(run_bench: Run, pytester: pytest.Pytester, xdist: list[s
     result = run_bench("--model", "sim", "--data", "sample", *xdist, benchmark="truthfulqa")
     secs = sections(pytester.path)
     outcomes = result.parseoutcomes()
-    mc1, gen = secs["truthfulqa"], secs["truthfulqa_gen"]
-    assert mc1["n"] == gen["n"] == 10 and mc1["errors"] == gen["errors"] == 0
-    assert outcomes.get("passed", 0) + outcomes.get("xpassed", 0) == mc1["passed"] + gen["passed"]
-    assert outcomes.get("xfailed", 0) == mc1["failed"] + gen["failed"] > 0  # the sim baseline
+    mc1, gen, ll = secs["truthfulqa"], secs["truthfulqa_gen"], secs["truthfulqa_mc"]
+    assert mc1["n"] == gen["n"] == ll["n"] == 10
+    assert mc1["errors"] == gen["errors"] == ll["errors"] == 0
+    assert outcomes.get("passed", 0) + outcomes.get("xpassed", 0) == (
+        mc1["passed"] + gen["passed"] + ll["passed"])
+    assert outcomes.get("xfailed", 0) == mc1["failed"] + gen["failed"] + ll["failed"]
+    assert ll["failed"] > 0  # the sim baselines
     assert "failed" not in outcomes and result.ret == 0
-    assert mc1["metric"] == "mc1" and set(mc1["metrics"]) == {"mc1", "unextracted"}
-    assert mc1["score"] == mc1["metrics"]["mc1"] == pytest.approx(mc1["passed"] / 10)
+    assert mc1["metric"] == "mc1_generative" and set(mc1["metrics"]) == {
+        "mc1_generative", "unextracted"}
+    assert mc1["score"] == mc1["metrics"]["mc1_generative"] == pytest.approx(mc1["passed"] / 10)
+    assert ll["metric"] == "mc1" and set(ll["metrics"]) == {"mc1", "mc2"}
+    assert ll["score"] == ll["metrics"]["mc1"] == pytest.approx(ll["passed"] / 10)
     assert gen["metric"] == "truthful_rate" and set(gen["metrics"]) == {
         "truthful_rate", "informative_rate", "truthful_informative_rate"}
     assert gen["score"] == pytest.approx(gen["passed"] / 10)
@@ -70,7 +77,8 @@ def test_mc1_responses_read_letters_strictly(run_bench: Run, pytester: pytest.Py
                        "-k", "mc1", benchmark="truthfulqa")
     result.assert_outcomes(passed=1, failed=2)
     mc1 = sections(pytester.path, "m")["truthfulqa"]
-    assert mc1["metrics"] == {"mc1": pytest.approx(1 / 3), "unextracted": pytest.approx(1 / 3)}
+    assert mc1["metrics"] == {"mc1_generative": pytest.approx(1 / 3),
+                              "unextracted": pytest.approx(1 / 3)}
     result.stdout.fnmatch_lines([f"*truthfulqa 2: expected '{true[2]}', got None*"])
 
 

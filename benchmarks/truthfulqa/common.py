@@ -77,12 +77,18 @@ def _from_hub(data: DataSource) -> list[Question]:
     return items
 
 
+def _as_truthfulqa(data: DataSource) -> DataSource:
+    """``data`` reading the files under ``truthfulqa/``, whatever the task is called."""
+    if data.benchmark == "truthfulqa":
+        return data
+    alias = DataSource("truthfulqa", data.kind, data.root if data.kind == "dir" else None)
+    alias.files = data.files  # what is read is recorded for the calling task's report
+    return alias
+
+
 def load_questions(data: DataSource) -> list[Question]:
-    """Every question; ``data`` may be the generation task's source (read as ``truthfulqa``)."""
-    if data.benchmark != "truthfulqa":  # the files live under truthfulqa/, whatever the task
-        alias = DataSource("truthfulqa", data.kind, data.root if data.kind == "dir" else None)
-        alias.files = data.files  # what is read is recorded for the calling task's report
-        data = alias
+    """Every question; ``data`` may be another TruthfulQA task's source."""
+    data = _as_truthfulqa(data)
     if data.kind == "hub":
         return _from_hub(data)
     mc = data.rows("mc_task.json")
@@ -103,12 +109,44 @@ def load_questions(data: DataSource) -> list[Question]:
     return items
 
 
+def load_targets(data: DataSource, field: str) -> list[tuple[tuple[str, int], ...]]:
+    """Each question's ``mc1_targets`` or ``mc2_targets`` as (choice, label) pairs in the
+    file's order, row-aligned with :func:`load_questions`: the paper's ``mc_task.json`` maps
+    choice -> label, the hub's ``multiple_choice`` config has ``{choices, labels}``."""
+    data = _as_truthfulqa(data)
+    rows = data.rows("mc_task.json", hub=HUB_MC) if data.kind == "hub" else data.rows(
+        "mc_task.json")
+    out = []
+    for i, row in enumerate(rows):
+        targets = row.get(field) if isinstance(row, Mapping) else None
+        if isinstance(targets, Mapping) and set(targets) == {"choices", "labels"}:
+            pairs = list(zip(targets["choices"], targets["labels"], strict=False))
+            if len(targets["choices"]) != len(targets["labels"]):
+                raise DataError(f"truthfulqa: row {i}: {field} has {len(targets['choices'])} "
+                                f"choices and {len(targets['labels'])} labels")
+        elif isinstance(targets, Mapping):
+            pairs = list(targets.items())
+        else:
+            raise DataError(f"truthfulqa: row {i}: missing field {field!r}")
+        try:
+            found = tuple((str(c), int(v)) for c, v in pairs)
+        except (TypeError, ValueError):
+            raise DataError(f"truthfulqa: row {i}: {field} labels are not 0/1") from None
+        if {v for _, v in found} != {0, 1}:
+            raise DataError(f"truthfulqa: row {i}: {field} needs true and false choices "
+                            "(labels 1 and 0)")
+        out.append(found)
+    return out
+
+
 def rates(names: Mapping[str, str]) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     """An aggregate: each report metric = mean over items of a per-record value (``score`` or
-    a ``metrics`` key; each item = mean over its repeats), overall and per category."""
+    a ``metrics`` key, a number or a flag; each item = mean over its repeats), overall and per
+    category."""
 
     def value(rec: dict[str, Any], key: str) -> float:
-        return float(rec["score"] if key == "score" else bool(rec["metrics"].get(key)))
+        found = rec["score"] if key == "score" else rec["metrics"].get(key)
+        return float(found) if isinstance(found, (int, float)) else float(bool(found))
 
     def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
         cats: dict[str, list[dict[str, float]]] = defaultdict(list)

@@ -6,8 +6,10 @@ Data: :mod:`.common` (``mc_task.json`` ``mc1_targets`` with the category from
 ``TruthfulQA.csv``; hub ``truthfulqa/truthful_qa``); ids = zero-based row index. A chat API
 gives no likelihoods, so each question is asked as a lettered multiple-choice question, the
 options in a fixed order seeded by the id (upstream lists the true one first), and the reply's
-letter is read strictly (:mod:`graders.truthfulqa`): ``mc1`` = share of questions answered with
-the one true option; ``metrics.unextracted`` = share with no readable letter (counted wrong).
+letter is read strictly (:mod:`graders.truthfulqa`): ``mc1_generative`` = share of questions
+answered with the one true option; ``metrics.unextracted`` = share with no readable letter
+(counted wrong). Not the paper's or lm-eval's MC1, which compare likelihoods: that is
+``truthfulqa_mc`` (:mod:`.test_truthfulqa_loglik`, metrics ``mc1`` and ``mc2``).
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def describe(item: Choice, verdict: Verdict) -> str:
 
 
 TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, grade=grade,
-            describe=describe, max_tokens=512, metric="mc1", metrics=("unextracted",),
-            aggregate=rates({"mc1": "score", "unextracted": "unextracted"}), sim_reply=sim_reply)
+            describe=describe, max_tokens=512, metric="mc1_generative",
+            metrics=("unextracted",),
+            aggregate=rates({"mc1_generative": "score", "unextracted": "unextracted"}),
+            sim_reply=sim_reply)
 
 
 @TASK
