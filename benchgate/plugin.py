@@ -16,6 +16,7 @@ from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
 from benchgate.exitstatus import threshold_problem
+from benchgate.extractive import grader_problem
 from benchgate.records import build, junit_properties
 from benchgate.redact import redact
 from benchgate.regression import option_problem
@@ -117,7 +118,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             raise missing_field(source, str(exc.args[0])) from None
         if not loaded:
             raise ConfigError(f"{task.name}: the dataset has no items ({kind} source)")
-        problem = threshold_problem(rt, [task])
+        problem = threshold_problem(rt, [task]) or grader_problem(rt.grader, task,
+                                                                  rt.judge is not None)
         if problem:
             raise ConfigError(problem)
         items = select(loaded, limit=options.get(config, "limit"),

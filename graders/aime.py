@@ -193,9 +193,19 @@ def extract_answer(text: str) -> int | None:
     return _in_range(int(raw))
 
 
+def normalise_answer(answer: str) -> int | None:
+    r"""An answer given on its own (``73``, ``\frac{146}{2}``, ``$1{,}000$``) as an int in 0-999,
+    read as the content of a box; None otherwise."""
+    return _in_range(_box_integer(answer.strip().strip("$")))
+
+
 def grade_aime(response: str, answer: int) -> Grade:
     """Numeric match of the extracted integer with the reference ``answer``."""
-    got = extract_answer(response)
+    return compare_answer(extract_answer(response), answer, response)
+
+
+def compare_answer(got: int | None, answer: int, response: str) -> Grade:
+    """Numeric match of an answer (None: none found) read from ``response`` with ``answer``."""
     ok = got is not None and got == int(answer)
     detail = ""
     if got is None:

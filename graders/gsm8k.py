@@ -112,7 +112,11 @@ def extract_answer(response: str) -> str | None:
 
 def grade_gsm8k(response: str, answer: str) -> Grade:
     """Exact rational match (``fractions.Fraction``) of the extracted answer with ``answer``."""
-    got = extract_answer(response)
+    return compare_answer(extract_answer(response), answer)
+
+
+def compare_answer(got: str | None, answer: str) -> Grade:
+    """Exact rational match of a normalised answer (None: none found) with ``answer``."""
     ok = got is not None and Fraction(got) == Fraction(answer)
     return Grade(passed=ok, score=1.0 if ok else 0.0, expected=answer, extracted=got,
                  detail="" if got is not None else "no number in the response")

@@ -22,10 +22,10 @@ draws ``random.choice`` over all ten letters), drawn from a seeded generator of 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from benchgate.choices import grade_letter, options_block, read_letter_reference
 from benchgate.grade import Grade
 
 LETTERS = "ABCDEFGHIJ"
@@ -33,10 +33,6 @@ INITIAL_PROMPT = (
     "The following are multiple choice questions (with answers) about {subject}. Think step by"
     " step and then output the answer in the format of \"The answer is (X)\" at the end.\n\n")
 DEFAULT_COT = "Let's think step by step."
-
-_ANSWER_IS = re.compile(r"answer is \(?([A-J])\)?")
-_ANSWER_COLON = re.compile(r".*[aA]nswer:\s*([A-J])")
-_LAST_LETTER = re.compile(r"\b[A-J]\b(?!.*\b[A-J]\b)", re.DOTALL)
 
 
 def format_question(question: str, options: Sequence[str], cot_content: str | None = None) -> str:
@@ -51,8 +47,7 @@ def format_question(question: str, options: Sequence[str], cot_content: str | No
     kept = [opt for opt in options if opt != "N/A"]
     if len(kept) > len(LETTERS):
         raise ValueError(f"MMLU-Pro questions have at most 10 options, got {len(kept)}")
-    lines = "".join(f"{letter}. {opt}\n" for letter, opt in zip(LETTERS, kept, strict=False))
-    return f"Question: {question}\nOptions: {lines}Answer: {cot}\n\n"
+    return f"Question: {question}\nOptions: {options_block(kept)}\nAnswer: {cot}\n\n"
 
 
 def build_prompt(question: str, options: Sequence[str], category: str,
@@ -72,21 +67,12 @@ def build_prompt(question: str, options: Sequence[str], category: str,
 
 def extract_answer(text: str) -> str | None:
     """The predicted letter A-J by the reference cascade, or None when nothing matches."""
-    text = text.replace("**", "")
-    match = _ANSWER_IS.search(text) or _ANSWER_COLON.search(text)
-    if match is not None:
-        return match.group(1)
-    last = _LAST_LETTER.search(text)
-    return last.group(0) if last is not None else None
+    return read_letter_reference(text)
 
 
 def grade_mmlu_pro(response: str, answer: str) -> Grade:
     """Exact letter match; an unextracted answer is wrong (``metrics["unextracted"]``)."""
-    got = extract_answer(response)
-    ok = got is not None and got == answer.strip()
-    return Grade(passed=ok, score=1.0 if ok else 0.0, expected=answer, extracted=got,
-                 metrics={"unextracted": got is None},
-                 detail="" if got is not None else "no answer letter found")
+    return grade_letter(extract_answer(response), answer, none_detail="no answer letter found")
 
 
 def official_accuracy(rows: Sequence[tuple[str | None, str, int]], seed: int = 12345) -> float:

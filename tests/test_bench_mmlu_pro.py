@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from graders.mmlu_pro import official_accuracy
 from tests.conftest import read_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,9 +90,28 @@ def test_responses_count_unextracted_as_wrong(run_bench: Run, pytester: pytest.P
     result.stdout.fnmatch_lines(["*mmlu_pro 9003 (math): expected 'C', got None (no answer*"])
 
 
+def test_official_fill_only_when_asked(run_bench: Run, pytester: pytest.Pytester) -> None:
+    answers = {"9001": "The answer is (C).", "9002": "not sure", "9003": "no idea at all",
+               "9004": "The answer is (A)."}
+    path = pytester.path / "out.jsonl"
+    path.write_text("".join(json.dumps({"id": k, "response": v}) + "\n" for k, v in answers.items()))
+    args = ("--responses", str(path), "--model", "m", "--data", "sample", "--limit", "4")
+    run_bench(*args, "--mmlu-pro-official-fill", benchmark="mmlu_pro")
+    rows = jsonl(pytester.path / "results" / "m" / "mmlu_pro.items.jsonl")
+    shown = [len([o for o in r["options"] if o != "N/A"]) for r in jsonl(SAMPLE / "test.jsonl")]
+    assert [r["metrics"]["options"] for r in rows] == shown[:4] and 4 in shown[:4]
+    expected = official_accuracy([(r["extracted"], r["expected"], r["metrics"]["options"])
+                                  for r in rows])
+    metrics = section(pytester.path, "m")["metrics"]
+    assert metrics["accuracy"] == 0.25 and metrics["accuracy_official"] == expected
+    run_bench(*args, benchmark="mmlu_pro")
+    assert "accuracy_official" not in section(pytester.path, "m")["metrics"]  # off by default
+
+
 @pytest.mark.fidelity
 def test_jamba_5shot_outputs_score_as_published(pytester: pytest.Pytester, data_dir: Path) -> None:
-    """TIGER-Lab's jamba-1.5-large 5-shot outputs through the plugin: 5,951/12,032 = 0.4946."""
+    """TIGER-Lab's jamba-1.5-large 5-shot outputs through the plugin: 5,951/12,032 = 0.4946, and
+    ``accuracy_official`` (``--mmlu-pro-official-fill``) within the published seed range."""
     preds = jsonl(data_dir / "mmlu_pro" / "jamba-1.5-large_5shot_predictions.jsonl")
     path = pytester.path / "jamba.jsonl"
     path.write_text("".join(json.dumps({"id": p["question_id"], "response": p["model_outputs"]})
@@ -99,9 +119,14 @@ def test_jamba_5shot_outputs_score_as_published(pytester: pytest.Pytester, data_
     # run_bench's 300 s limit is too tight for 12,032 items on a loaded machine
     pytester.runpytest_subprocess(str(REPO / "benchmarks" / "mmlu_pro"), "-p", "no:cacheprovider",
                                   "--responses", str(path), "--model", "jamba", "--data-dir",
-                                  str(data_dir), "--no-cache", "--tb=no", timeout=1800)
+                                  str(data_dir), "--no-cache", "--tb=no",
+                                  "--mmlu-pro-official-fill", timeout=1800)
     sec = section(pytester.path, "jamba")
     assert (sec["passed"], sec["n"], sec["errors"]) == (5951, 12032, 0)
     assert sec["score"] == pytest.approx(0.4946, abs=5e-5)
     assert sec["metrics"]["unextracted"] == pytest.approx(56 / 12032)
     assert len(sec["by_category"]) == 14
+    # the reference's random guess for the 56 unextracted answers, seed 12345 in file order:
+    # 5,957 (49.51 %); over seeds 0-9,999 the figure lies in 49.46-49.61 % (published 49.53)
+    official = sec["metrics"]["accuracy_official"]
+    assert official * 12032 == pytest.approx(5957) and 0.4946 <= official <= 0.4961

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from benchgate import Completion, Grade, Task, Verdict
+from benchgate import Grade, Task, Verdict
 from benchgate.aggregate import mean_with_rates
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
-from graders.aime import build_prompt, grade_aime
+from benchgate.extractive import Extractive
+from graders.aime import build_prompt, compare_answer, extract_answer, normalise_answer
 
 HUB = Hub(repo="MathArena/aime_2025", split="train", revision="main")
 
@@ -69,12 +70,16 @@ def sim_reply(item: Problem, correct: bool) -> str:
     return f"Working through the problem step by step gives the result.\n\n\\boxed{{{value}}}"
 
 
-def grade(item: Problem, response: Completion) -> Grade:
+def compare(item: Problem, got: int | None, response: str) -> Grade:
     """The final integer (last ``\\boxed{}``) against the answer; repeats reduce by majority."""
-    return grade_aime(response.text, item.answer)
+    return compare_answer(got, item.answer, response)
 
 
-TASK = Task(name="aime2025", load=load_items, messages=build_messages, grade=grade,
+ANSWER = Extractive(extract=lambda item, text: extract_answer(text), compare=compare,
+                    normalise=lambda item, answer: normalise_answer(answer))
+
+
+TASK = Task(name="aime2025", load=load_items, messages=build_messages, extractive=ANSWER,
             max_tokens=16384, metric="accuracy", metrics=("boxed",),
             aggregate=partial(mean_with_rates, metric="accuracy", flags=("boxed",)), sim_reply=sim_reply)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchgate import Completion, Grade, Task, Verdict
+from benchgate import Grade, Task, Verdict
 from benchgate.data import DataSource, Hub
-from graders.gsm8k import grade_gsm8k, reference_answer
+from benchgate.extractive import Extractive
+from graders.gsm8k import compare_answer, extract_answer, reference_answer
 
 HUB = Hub(repo="openai/gsm8k", name="main", split="test",
           revision="e53f048856ff4f594e959d75785d2c2d37b678ee")
@@ -54,12 +55,13 @@ def sim_reply(item: Problem, correct: bool) -> str:
     return f"Let's work it out step by step.\nThe final answer is {value}"
 
 
-def grade(item: Problem, response: Completion) -> Grade:
+def compare(item: Problem, got: str | None, response: str) -> Grade:
     """Exact numeric match of the final answer; repeats reduce by majority."""
-    return grade_gsm8k(response.text, item.answer)
+    return compare_answer(got, item.answer)
 
 
-TASK = Task(name="gsm8k", load=load_items, messages=build_messages, grade=grade,
+ANSWER = Extractive(extract=lambda item, text: extract_answer(text), compare=compare)
+TASK = Task(name="gsm8k", load=load_items, messages=build_messages, extractive=ANSWER,
             max_tokens=1024, metric="accuracy", sim_reply=sim_reply)
 
 

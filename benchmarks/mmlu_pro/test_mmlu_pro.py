@@ -12,7 +12,10 @@ Zero-shot chain of thought by default. ``--mmlu-pro-shots 5`` (env
 command line names ``benchmarks/mmlu_pro``) prepends the first K validation-split exemplars of
 the question's category, as upstream's 5-shot CoT does; it needs ``validation.jsonl`` (the hub
 source and the sample data have it). ``accuracy`` counts unextracted answers as wrong (upstream
-draws a random letter for them); ``metrics.unextracted`` is their rate.
+draws a random letter for them); ``metrics.unextracted`` is their rate. ``--mmlu-pro-official-fill``
+(env ``BENCHGATE_MMLU_PRO_OFFICIAL_FILL=1``, ini ``benchgate_mmlu_pro_official_fill``) adds
+``metrics.accuracy_official``, upstream's figure: each unextracted answer a random guess among
+its options, seeded (12345) as the reference scripts are.
 """
 
 from __future__ import annotations
@@ -20,16 +23,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import benchmarks.mmlu_pro as state
-from benchgate import Completion, Grade, Task, Verdict
+from benchgate import Grade, Task, Verdict
 from benchgate.aggregate import mean_with_rates
+from benchgate.choices import bare_letter, grade_letter
 from benchgate.data import DataSource, Hub
 from benchgate.errors import ConfigError, DataError
-from graders.mmlu_pro import LETTERS, build_prompt, grade_mmlu_pro
+from benchgate.extractive import Extractive
+from graders.mmlu_pro import LETTERS, build_prompt, extract_answer, official_accuracy
 
 REVISION = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
 TEST = Hub(repo="TIGER-Lab/MMLU-Pro", split="test", revision=REVISION)
@@ -104,16 +108,39 @@ def build_messages(item: Question) -> list[dict[str, str]]:
     return build_prompt(item.question, item.options, item.category, item.shots)
 
 
+def n_options(item: Question) -> int:
+    """Options shown (``"N/A"`` ones are dropped, as upstream does)."""
+    return len([o for o in item.options if o != "N/A"])
+
+
 def sim_reply(item: Question, correct: bool) -> str:
     """The right letter, or the next option's letter."""
-    n = len([o for o in item.options if o != "N/A"])
+    n = n_options(item)
     letter = item.answer if correct else LETTERS[(LETTERS.index(item.answer) + 1) % n]
     return f"Let's think step by step. Weighing the options carefully. The answer is ({letter})."
 
 
-def grade(item: Question, response: Completion) -> Grade:
-    """The extracted letter against the answer; repeats reduce by majority."""
-    return grade_mmlu_pro(response.text, item.answer)
+def compare(item: Question, got: str | None, response: str) -> Grade:
+    """The extracted letter against the answer; repeats reduce by majority. ``metrics``
+    keep the option count for ``accuracy_official``'s random guess."""
+    grade = grade_letter(got, item.answer, none_detail="no answer letter found")
+    return replace(grade, metrics={**grade.metrics, "options": n_options(item)})
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``accuracy`` and ``unextracted`` (overall, per category); with
+    ``--mmlu-pro-official-fill``, ``accuracy_official``: each unextracted answer replaced by
+    the reference's seeded random guess among the item's options, in report order."""
+    found = mean_with_rates(records, metric="accuracy", flags=("unextracted",))
+    if state.OFFICIAL_FILL:
+        rows = [(r["extracted"], str(r["expected"]), int(r["metrics"]["options"]))
+                for r in records if r["score"] is not None]
+        found["metrics"]["accuracy_official"] = official_accuracy(rows)
+    return found
+
+
+ANSWER = Extractive(extract=lambda item, text: extract_answer(text), compare=compare,
+                    normalise=lambda item, answer: bare_letter(answer, n_options(item)))
 
 
 def describe(item: Question, verdict: Verdict) -> str:
@@ -121,10 +148,9 @@ def describe(item: Question, verdict: Verdict) -> str:
     return f"mmlu_pro {item.id} ({item.category}): {verdict.grades[0].message}"
 
 
-TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, grade=grade,
-            describe=describe, max_tokens=4000, metric="accuracy", metrics=("unextracted",),
-            aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)),
-            sim_reply=sim_reply)
+TASK = Task(name="mmlu_pro", load=load_items, messages=build_messages, extractive=ANSWER,
+            describe=describe, max_tokens=4000, metric="accuracy",
+            metrics=("unextracted", "accuracy_official"), aggregate=aggregate, sim_reply=sim_reply)
 
 
 @TASK

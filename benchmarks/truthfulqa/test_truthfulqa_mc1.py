@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchgate import Completion, Grade, Task, Verdict
+from benchgate import Task, Verdict
+from benchgate.choices import LETTERS, lettered, sim_answer
 from benchgate.data import DataSource
 from benchmarks.truthfulqa.common import load_questions, rates
-from graders.truthfulqa import LETTERS, build_mc1_prompt, grade_mc1, mc1_options
+from graders.truthfulqa import build_mc1_prompt, mc1_options
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,7 @@ def build_messages(item: Choice) -> list[dict[str, str]]:
 
 def sim_reply(item: Choice, correct: bool) -> str:
     """The true option's letter, or the next option's."""
-    index = item.correct if correct else (item.correct + 1) % len(item.options)
-    return f"The answer is {LETTERS[index]}."
-
-
-def grade(item: Choice, response: Completion) -> Grade:
-    """The letter read from the response against the true option's; majority over repeats."""
-    return grade_mc1(response.text, item.correct, len(item.options))
+    return sim_answer(LETTERS[item.correct], len(item.options), correct)
 
 
 def describe(item: Choice, verdict: Verdict) -> str:
@@ -66,7 +61,8 @@ def describe(item: Choice, verdict: Verdict) -> str:
             f"true option: {item.options[item.correct]!r}")
 
 
-TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, grade=grade,
+ANSWER = lettered(lambda item: len(item.options), lambda item: LETTERS[item.correct])
+TASK = Task(name="truthfulqa", load=load_items, messages=build_messages, extractive=ANSWER,
             describe=describe, max_tokens=512, metric="mc1_generative",
             metrics=("unextracted",),
             aggregate=rates({"mc1_generative": "score", "unextracted": "unextracted"}),
