@@ -230,3 +230,32 @@ def test_server_without_prompt_logprobs_is_an_error_not_a_score(
     if kind == "content":
         run_bench(*args, benchmark="truthfulqa").assert_outcomes(errors=2)
         assert server.requests == 2 * sent  # nothing was cached
+
+
+def test_loglik_calls_are_retried_through_faults(sim_server: Callable[..., Any]) -> None:
+    from benchgate.client import EndpointPool
+    from benchgate.config import ModelSpec
+    from benchgate.loglik import REQUEST
+    from benchgate.sim_loglik import token_logprobs
+
+    sim = sim_server("--fail-rate", "0.5", "--faults", "429,500,drop", "--seed", "3")
+    prompts = [f"Q: question {i}?\nA: answer number {i}" for i in range(12)]
+
+    async def score() -> list[Loglik]:
+        pool = EndpointPool(ModelSpec(name="sim", endpoints=(sim.url,)), 4, 30.0, 12,
+                            backoff_s=0.001)
+        try:
+            return list(await asyncio.gather(*(pool.loglik(p, p.index("\nA:") + 3, dict(REQUEST))
+                                               for p in prompts)))
+        finally:
+            await pool.close()
+
+    found = asyncio.run(score())
+    stats = sim.stats()
+    assert stats["faults"] > 0 and stats["completions"] == len(prompts)
+    for prompt, got in zip(prompts, found, strict=True):
+        _, offsets, values = token_logprobs(prompt, None, 0.7, 3)
+        start = prompt.index("\nA:") + 3
+        want = [v for o, v in zip(offsets, values, strict=True) if o >= start]
+        assert got.logprob == pytest.approx(sum(want)) and got.tokens == len(want) == 3
+        assert got.text == prompt[start:]
