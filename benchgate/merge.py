@@ -76,7 +76,8 @@ def _records(folder: Path, bench: str, section: dict[str, Any]) -> list[dict[str
         raise MergeError(f"{path}: does not match the SHA-256 its report.json recorded (edited "
                          "or from another run)")
     try:
-        return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+        # "\n" only: str.splitlines would also cut at U+2028 or U+0085 inside a response
+        return [json.loads(line) for line in raw.decode("utf-8").split("\n") if line.strip()]
     except ValueError:
         raise MergeError(f"{path}: not JSON lines") from None
 

@@ -58,7 +58,8 @@ def report(folder: Path) -> dict[str, Any]:
 
 
 def items(folder: Path, bench: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (folder / f"{bench}.items.jsonl").read_text().splitlines()]
+    text = (folder / f"{bench}.items.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.split("\n") if line]
 
 
 def test_merged_shards_equal_the_unsharded_run(runs: dict[str, Any]) -> None:
@@ -155,6 +156,22 @@ def test_merge_refuses_incomplete_overlapping_or_foreign_shards(
     assert "the unsharded run has 14" in _refusal(root, capsys, s0, s1, str(subset))
     assert "--threshold nope.accuracy: no benchmark 'nope'" in _refusal(
         root, capsys, s0, s1, s2, "--threshold", "nope.accuracy=0.5")
+
+
+def test_responses_with_unicode_line_separators_merge(runs: dict[str, Any]) -> None:
+    root: Path = runs["root"]
+    odd = _copy(root, "s2", "s2unicode")
+    rows = items(odd, "gsm8k")
+    rows[0]["response"] = "line\u2028separator\x85next\u2029paragraph"
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    (odd / "gsm8k.items.jsonl").write_text(text, encoding="utf-8")
+    data = report(odd)
+    data["benchmarks"]["gsm8k"]["items"]["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    (odd / "report.json").write_text(json.dumps(data))
+    done = merge(str(root / "s0"), str(root / "s1"), str(odd), "--out", str(root / "unicode"))
+    assert done.returncode == 1, done.stderr
+    merged = {r["id"]: r for r in items(root / "unicode", "gsm8k")}
+    assert merged[rows[0]["id"]]["response"] == rows[0]["response"]
 
 
 @settings(deadline=None)
