@@ -13,13 +13,14 @@ import pytest
 pytest_plugins = ["pytester", "tests.checkout_guard"]
 
 REPO = Path(__file__).resolve().parents[1]
-SLOW_MARKS = ("fidelity", "e2e")  # always slow: real upstream data, real servers
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Fidelity and e2e tests belong to the slow tier (``-m "not slow"`` is the fast one)."""
+    """Mark the slow tier (``tests/tiers.py``; ``-m "not slow"`` is the fast one)."""
+    from tests.tiers import is_slow
+
     for item in items:
-        if any(item.get_closest_marker(name) for name in SLOW_MARKS):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
 
 
