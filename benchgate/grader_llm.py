@@ -4,7 +4,8 @@ The judge gets the question the model was asked and the model's response, and re
 ``{"answer": "..."}`` (``null`` when the response commits to no answer); the benchmark's own
 normaliser then compares that answer with the reference (:mod:`benchgate.extractive`). The
 request asks for a JSON schema through ``response_format`` (OpenAI and vLLM's
-``json_schema``; a server that refuses it with HTTP 400/422 is asked with llama.cpp's
+``json_schema``; a server whose error names ``response_format`` (llama-cpp-python answers
+``json_schema`` with HTTP 500, after the client's retries) is asked with llama.cpp's
 ``json_object`` + ``schema``, then with the prompt alone, and the form it took is remembered
 for the session). Calls go through the judge's cache identity; a reply that is not such JSON
 is asked again once and then makes the item an error, like any unparseable judge verdict.
@@ -52,7 +53,7 @@ FORMATS: tuple[dict[str, Any] | None, ...] = (
 MAX_TOKENS = 512
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _accepted = [0]  # index into FORMATS of the first form the judge took this session
-_REFUSED = re.compile(r"HTTP 4(?:00|22)\b")
+_REFUSED = re.compile(r"HTTP [45]\d\d\b.*response_format", re.DOTALL)  # a 500 from llama-cpp-python
 
 
 def extraction_prompt(question: str, response: str) -> list[Message]:
