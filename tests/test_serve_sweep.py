@@ -15,9 +15,10 @@ ACCURACY = {"checkpoint-100": 0.3, "checkpoint-200": 0.6, "checkpoint-1000": 0.9
 def test_sweep_serves_checkpoints_one_at_a_time_then_replays_from_cache(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     events = sweep_workspace(pytester, monkeypatch, settings="    model: sft\n")  # one served name
-    first = pytester.runpytest_subprocess("test_sums.py", "--model", "sft", "-p",
-                                          "no:cacheprovider", timeout=120)
-    assert first.ret == 1, first.stdout.str()[-2000:]  # wrong answers, no gate
+    snaps = str(pytester.path / "snaps")
+    first = pytester.runpytest_subprocess("test_sums.py", "--model", "sft", "-p", "no:cacheprovider",
+                                          "--snapshot-update", "--snapshot-dir", snaps, timeout=120)
+    assert first.ret in (0, 1), first.stdout.str()[-2000:]
     assert_one_at_a_time(read_events(events), ORDER)
     first.stdout.fnmatch_lines(["*passed*"])
     digests = set()
@@ -35,9 +36,12 @@ def test_sweep_serves_checkpoints_one_at_a_time_then_replays_from_cache(
     assert len(digests) == 3  # same card, three weights: the path tells them apart
     assert first.stdout.str().count("calls: 10 made, 0 from cache") == 3
     events.unlink()  # one checkpoint of the sweep: its server alone, its answers cached
+    folders = sorted((pytester.path / "snaps" / "sums").iterdir())
+    assert [p.name for p in folders] == sorted(f"sft@{name}" for name in ORDER)  # one per checkpoint
+    assert all(len(list(p.glob("*.json"))) == 10 for p in folders)
     again = pytester.runpytest_subprocess("test_sums.py", "--model", "sft@checkpoint-200", "-p",
                                           "no:cacheprovider", timeout=120)
-    assert again.ret == 1
+    assert again.ret == 1, again.stdout.str()[-2000:]
     assert again.stdout.str().count("calls: 0 made, 10 from cache") == 1  # new port, same identity
     assert_one_at_a_time(read_events(events), ["checkpoint-200"])
     log = (pytester.path / "results" / "sft@checkpoint-200" / "server.log").read_text()
