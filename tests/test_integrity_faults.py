@@ -33,6 +33,7 @@ def test_faulty_200s_at_30_percent_leave_the_score_alone(pytester: pytest.Pytest
     assert (got["passed"], got["failed"], got["errors"]) == (24, 0, 0)
 
 
+@pytest.mark.slow
 def test_faulty_200s_that_persist_are_errors_and_never_cached(pytester: pytest.Pytester,
                                                                tmp_path: Path) -> None:
     """Every kind (the seeded server draws each of them): errors, not wrong answers, and a

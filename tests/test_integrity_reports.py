@@ -43,6 +43,7 @@ def test_subset_runs_merge_per_item_and_other_settings_replace(pytester: pytest.
     assert section(pytester.path, "outside")["n"] == 3
 
 
+@pytest.mark.slow
 def test_ctrl_c_is_one_line_an_interrupted_section_and_exit_2(pytester: pytest.Pytester,
                                                                tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 30)

@@ -23,6 +23,7 @@ def _leaks(root: Path) -> list[str]:
             if p.is_file() and p.name != "models.yaml" and KEY.encode() in p.read_bytes()]
 
 
+@pytest.mark.slow
 def test_a_key_echoed_in_401_bodies_is_in_no_output(pytester: pytest.Pytester,
                                                      tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 4)
