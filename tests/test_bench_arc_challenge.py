@@ -13,9 +13,8 @@ from tests.conftest import read_items, read_section
 Run = Callable[..., pytest.RunResult]
 
 
-@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_sample_session(run_bench: Run, pytester: pytest.Pytester, xdist: list[str]) -> None:
-    result = run_bench("--model", "sim", "--data", "sample", *xdist, benchmark="arc_challenge")
+def test_sample_session(run_bench: Run, pytester: pytest.Pytester) -> None:
+    result = run_bench("--model", "sim", "--data", "sample", benchmark="arc_challenge")
     sec = read_section(pytester.path, "arc_challenge")
     assert (sec["n"], sec["errors"], sec["metric"]) == (8, 0, "accuracy")
     assert 0 < sec["passed"] < 8 and sec["score"] == pytest.approx(sec["passed"] / 8)
