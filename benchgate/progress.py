@@ -126,6 +126,7 @@ class Progress:
         self.start = self.clock()
         self.samples.append((self.start, 0))
 
+    @pytest.hookimpl(optionalhook=True)  # xdist's hooks: -p no:xdist must still work
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """Controller under xdist: every worker collects the same items."""
         if not self.total:
@@ -160,7 +161,7 @@ class Progress:
     def pytest_warning_recorded(self) -> None:
         self.erase()
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
     def pytest_testnodedown(self) -> None:
         self.erase()
 

@@ -121,3 +121,12 @@ def test_line_figures_and_eta() -> None:
     assert [format_eta(s) for s in (None, 0, 59.4, 61, 3725)] == ["-", "0s", "59s", "1m01s",
                                                                     "1h02m"]
     assert progress_text(1, 2, {}, 0.0, None).endswith("0.0 calls/s, ETA -")
+
+
+def test_runs_without_xdist_loaded(run_bench: Callable[..., pytest.RunResult],
+                                   pytester: pytest.Pytester) -> None:
+    # the line's xdist hooks are optional: -p no:xdist is no INTERNALERROR
+    result = run_bench("--model", "sim", "--data", "sample", "-p", "no:xdist",
+                       "--snapshot-dir", str(pytester.path / "snaps"))
+    assert result.ret == 1 and "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert result.parseoutcomes()["failed"] > 0
