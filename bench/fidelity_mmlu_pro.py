@@ -4,7 +4,8 @@ Converts ``DIR/mmlu_pro/jamba-1.5-large_5shot_predictions.jsonl`` (upstream
 ``eval_results/model_outputs_jamba-1.5-large_5shots``) to a ``--responses`` file
 (``{"id": question_id, "response": model_outputs}``), runs ``benchmarks/mmlu_pro`` on all
 12,032 items with ``--data-dir`` and prints the report's accuracy next to the published figure
-(5,951/12,032 = 0.4946, unextracted answers counted wrong), the collection time (a
+(5,951/12,032 = 0.4946, unextracted answers counted wrong), ``accuracy_official``
+(``--mmlu-pro-official-fill``; published 49.53), the collection time (a
 ``--collect-only`` run), the full run's wall time and the child's peak RSS. ``--tb=no``
 because pytest's failure summary scans every report once per failure (quadratic: minutes for
 the ~6,000 failures).
@@ -25,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORKDIR = REPO / "bench" / "workdir" / "fidelity_mmlu_pro"
 PUBLISHED = (5951, 12032)
+PUBLISHED_OFFICIAL = 0.4953
 
 
 def convert(predictions: Path, out: Path) -> int:
@@ -55,7 +57,7 @@ def main() -> int:
     base = [sys.executable, "-m", "pytest", str(REPO / "benchmarks" / "mmlu_pro"), "-q",
             "-p", "no:cacheprovider", "--data-dir", str(data_dir), "--model",
             "jamba-1.5-large", "--responses", str(responses), "--no-cache", "--tb=no",
-            "--report", str(WORKDIR / "report.json")]
+            "--report", str(WORKDIR / "report.json"), "--mmlu-pro-official-fill"]
     collect_s, _ = timed([*base, "--collect-only"])
     full = [*base, "-n", args.workers] if args.workers else base
     total_s, status = timed(full)
@@ -67,6 +69,8 @@ def main() -> int:
           f"{PUBLISHED[0] / PUBLISHED[1]:.4f} ({PUBLISHED[0]}/{PUBLISHED[1]}), "
           f"equal: {(correct, section['n']) == PUBLISHED}; errors {section['errors']}; "
           f"unextracted {section['metrics']['unextracted']:.4f}")
+    print(f"accuracy_official {section['metrics']['accuracy_official']:.4f} (random guess for "
+          f"unextracted answers, seed 12345; published {PUBLISHED_OFFICIAL:.4f})")
     print(f"collection {collect_s:.1f} s, full run {total_s:.1f} s, peak RSS {peak_mib:.0f} MiB")
     for cat, entry in section["by_category"].items():
         print(f"  {cat}: {entry['accuracy']:.4f} (n={entry['n']})")
