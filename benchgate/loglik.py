@@ -13,11 +13,14 @@ sampling and system prompt are not sent: they do not change a likelihood.
 
 Servers, as checked:
 
-- **llama-cpp-python** (``python -m llama_cpp.server``, 0.3.x): works when started with
-  ``--logits_all True``; without it the request fails (HTTP 500, "logprobs is not supported
-  for models created with logits_all=False"). It reads ``max_tokens: 0`` as *unlimited*
-  (it generates up to ``n_ctx``), hence ``max_tokens: 1``. Offsets are characters of the
-  prompt string; the first token's logprob is ``null``.
+- **llama-cpp-python** (``python -m llama_cpp.server``, 0.3.36 checked): works; its server
+  keeps ``logits_all`` on by default (started with ``--logits_all False`` it answers HTTP 500
+  "logprobs is not supported for models created with logits_all=False"). It reads
+  ``max_tokens: 0`` as *unlimited* (it generates up to ``n_ctx``), hence ``max_tokens: 1``.
+  Offsets are characters of the prompt string; the first token's logprob is ``null``. It
+  sorts the whole vocabulary in Python for every echoed token (about 1.6 s a token with
+  Gemma 3's 262k vocabulary: minutes per TruthfulQA prompt); ``tests/e2e/
+  llama_launch_loglik.py`` swaps that sort for a partial one with the same answer.
 - **vLLM** (>= 0.5): works (``echo`` with ``logprobs``; it rejects ``max_tokens: 0``).
 - **OpenAI**: only the legacy ``babbage-002``/``davinci-002`` completions models return
   prompt logprobs; chat models have no completions endpoint.
@@ -44,7 +47,7 @@ REQUEST: dict[str, Any] = {"max_tokens": 1, "echo": True, "logprobs": 1, "temper
 """The request fields of every log-likelihood call (besides ``model`` and ``prompt``)."""
 
 HINT = ("log-likelihood needs POST /v1/completions with echo and logprobs (llama-cpp-python "
-        "with --logits_all True, vLLM); see benchgate.loglik")
+        "with logits_all, vLLM; not llama-server); see benchgate.loglik")
 
 
 class LoglikContext(Protocol):

@@ -141,8 +141,9 @@ class CallContext:
         try:
             result = await self._model.pool.loglik(context + continuation, len(context),
                                                    dict(REQUEST))
-        except InfraError as exc:  # a 4xx (llama-server: "Only no echo is supported"): say why
-            if type(exc) is InfraError and " HTTP 4" in str(exc):
+        except InfraError as exc:  # an HTTP error status (llama-server: 400 "Only no echo is
+            # supported"; llama-cpp-python without logits_all: 500): say what the task needs
+            if type(exc) is InfraError and " HTTP " in str(exc):
                 raise InfraError(f"{exc} ({HINT})") from None
             raise
         self._counters.model_calls += 1

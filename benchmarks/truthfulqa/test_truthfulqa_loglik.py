@@ -6,8 +6,8 @@ reference ``truthfulqa/models.py``/``metrics.py`` ``MC_calcs``), as lm-eval's
 Prompt (lm-eval ``doc_to_text``): the six-question QA preset, then ``Q: <question>`` and
 ``A:``, as one completion prompt with no chat template; each choice is the continuation
 ``" " + choice`` (lm-eval's target delimiter), scored by its summed token log-likelihood
-through ``/v1/completions`` with echo and logprobs (:mod:`benchgate.loglik`; llama-cpp-python
-with ``--logits_all True`` or vLLM, not ``llama-server``). Choices: ``mc1_targets`` and
+through ``/v1/completions`` with echo and logprobs (:mod:`benchgate.loglik`: llama-cpp-python's
+server or vLLM, not ``llama-server``). Choices: ``mc1_targets`` and
 ``mc2_targets`` (``doc_to_choice``), each choice text scored once per question.
 
 - ``mc1`` (lm-eval ``acc`` of ``truthfulqa_mc1``): the one true MC1 choice (the first;
