@@ -27,6 +27,7 @@ def test_swapped_weights_behind_the_same_name_are_called_again(
         assert section(pytester.path, "outside")["cache"] == {"hits": 0, "calls": N}
 
 
+@pytest.mark.slow
 def test_a_rerun_from_the_cache_says_so_and_labels_latency_as_recorded(
         pytester: pytest.Pytester, tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", N)

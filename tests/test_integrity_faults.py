@@ -20,6 +20,7 @@ from tests.integrity_server import REPO, OutsideServer, items, section, suite, w
 N = 10
 
 
+@pytest.mark.slow
 def test_faulty_200s_at_30_percent_leave_the_score_alone(pytester: pytest.Pytester,
                                                          tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 24)

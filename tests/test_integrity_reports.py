@@ -20,6 +20,7 @@ from tests.integrity_server import REPO, OutsideServer, items, section, suite, w
 N = 8
 
 
+@pytest.mark.slow
 def test_subset_runs_merge_per_item_and_other_settings_replace(pytester: pytest.Pytester,
                                                                 tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", N)

@@ -20,6 +20,7 @@ def _models(path: Path, url: str, model: str = "", defaults: str = "") -> None:
                     + (f"defaults:\n{defaults}" if defaults else ""))
 
 
+@pytest.mark.slow
 def test_per_model_max_retries_and_request_timeout(pytester: pytest.Pytester,
                                                    tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 4)
@@ -38,6 +39,7 @@ def test_per_model_max_retries_and_request_timeout(pytester: pytest.Pytester,
     assert all("timed out" in str(r["error"]) for r in items(pytester.path, "m"))
 
 
+@pytest.mark.slow
 def test_defaults_concurrency_and_sampling_are_sent(pytester: pytest.Pytester,
                                                     tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 8)
@@ -49,6 +51,7 @@ def test_defaults_concurrency_and_sampling_are_sent(pytester: pytest.Pytester,
     assert stats["max_inflight"] == 2 and stats["max_tokens"] == ["77"], stats
 
 
+@pytest.mark.slow
 def test_thresholds_alone_decide_without_a_baseline(pytester: pytest.Pytester,
                                                     tmp_path: Path) -> None:
     data = write_gsm8k(tmp_path / "data", 4)

@@ -13,6 +13,7 @@ from tests.integrity_server import section, suite
 BAD_200 = "null-content,error-object,empty-choices,not-json,text-choice"
 
 
+@pytest.mark.slow
 def test_faulty_200s_from_the_simulator_leave_the_verdicts_alone(
         pytester: pytest.Pytester) -> None:
     clean = suite(pytester, "--model", "sim", "--data", "sample", "--no-cache")
