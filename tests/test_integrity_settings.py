@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,39 @@ def test_unknown_response_ids_are_one_warning_with_their_count(pytester: pytest.
     result.assert_outcomes(passed=2)
     text = result.stdout.str() + result.stderr.str()
     assert text.count("2 id(s) not in gsm8k's dataset") == 1, text[-2000:]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (b"models:\n  m: {endpoint: 'http://127.0.0.1:9/v1', revision: {a: 1}}\n", "revision"),
+    (b"models:\n  m: {endpoint: 'http://127.0.0.1:9/v1', max_retries: lots}\n", "max_retries"),
+    (b"models:\n  m: {endpoint: 'http://127.0.0.1:9/v1', request_timeout: -5}\n",
+     "request_timeout"),
+    (b"models:\n  m: {endpoint: 'http://127.0.0.1:9/v1', model: caf\xe9}\n", "UTF-8"),
+])
+def test_models_file_values_of_the_wrong_type_are_one_line(
+        pytester: pytest.Pytester, tmp_path: Path, text: bytes, words: str) -> None:
+    (pytester.path / "models.yaml").write_bytes(text)
+    result = suite(pytester, "--model", "m", "--data-dir", str(write_gsm8k(tmp_path / "d", 1)))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [ln for ln in result.stderr.lines if ln.startswith("ERROR: ")]
+    assert len(errors) == 1 and words in errors[0] and "unreachable" not in errors[0], errors
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.slow
+def test_defaults_judge_serves_file_models_serially_and_under_xdist_never_sim(
+        pytester: pytest.Pytester, sim_server: Any) -> None:
+    model, judge = sim_server(), sim_server()
+    (pytester.path / "models.yaml").write_text(
+        f"models:\n  m: {{endpoint: {model.url}, model: sim}}\n"
+        f"judges:\n  j: {{endpoint: {judge.url}, model: sim}}\ndefaults: {{judge: j}}\n")
+    for xdist in ([], ["-n", "2"]):
+        judge.reset()
+        result = suite(pytester, "--model", "m", "--data", "sample", "--limit", "2", "--no-cache",
+                       *xdist, benchmark="mt_bench")
+        assert result.ret in (0, 1), (xdist, result.stdout.lines[-10:])
+        assert judge.stats()["completions"] > 0, xdist
+    judge.reset()
+    offline = suite(pytester, "--model", "sim", "--data", "sample", "--limit", "2",
+                    benchmark="mt_bench")
+    assert offline.ret in (0, 1) and judge.stats()["requests"] == 0
