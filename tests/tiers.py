@@ -26,6 +26,7 @@ SLOW_TESTS = (
     "tests/test_smoke.py::test_identical_replies_fail_the_run_under_xdist",
     "tests/test_progress.py::test_progress_lines_without_a_terminal[xdist-2]",
     "tests/test_output_scale.py::test_failures_and_short_summary_are_capped_with_one_line_for_the_rest[xdist-2]",
+    "tests/test_bench_arc_challenge.py::test_sample_session[xdist]",
     # several sessions each
     "tests/test_sessions.py::test_snapshot_update_of_a_subset_keeps_the_rest",
     "tests/test_sessions.py::test_injected_faults_do_not_change_results",
@@ -34,6 +35,11 @@ SLOW_TESTS = (
     "tests/test_shard_merge.py::test_merged_shards_equal_the_unsharded_run",
     "tests/test_shard_merge.py::test_merge_refuses_incomplete_overlapping_or_foreign_shards",
     "tests/test_progress.py::test_no_progress_line_when_turned_off_or_quiet",
+    # the length-controlled fit on synthetic tables (test_lc_recovers_a_known_glm stays fast)
+    "tests/graders/test_alpaca_eval.py::test_perfectly_length_driven_verdicts_stay_in_range",
+    "tests/graders/test_alpaca_eval.py::test_length_gamed_wins_are_discounted",
+    "tests/graders/test_alpaca_eval.py::test_no_length_effect_leaves_the_win_rate_alone",
+    "tests/graders/test_alpaca_eval.py::test_instruction_difficulty_is_fitted_only_when_supplied",
     # a headless browser; 46 hostile programs in the kernel sandbox
     "tests/test_compare.py::test_html_renders_in_headless_chromium",
     "tests/test_sandbox_hostile.py",
