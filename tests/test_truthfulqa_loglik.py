@@ -259,3 +259,32 @@ def test_loglik_calls_are_retried_through_faults(sim_server: Callable[..., Any])
         want = [v for o, v in zip(offsets, values, strict=True) if o >= start]
         assert got.logprob == pytest.approx(sum(want)) and got.tokens == len(want) == 3
         assert got.text == prompt[start:]
+
+
+def test_hub_rows_and_bad_targets(tmp_path: Path) -> None:
+    from benchgate.data import Hub
+    from benchgate.errors import DataError
+    from benchmarks.truthfulqa.common import HUB_GEN, HUB_MC
+
+    mc = [{"question": "Q1?", "mc1_targets": {"choices": ["yes", "no"], "labels": [1, 0]},
+           "mc2_targets": {"choices": ["yes", "sure", "no"], "labels": [1, 1, 0]}}]
+    gen = [{"type": "Adversarial", "category": "Health", "question": "Q1?",
+            "best_answer": "yes", "correct_answers": ["yes indeed"],
+            "incorrect_answers": ["no"], "source": "x"}]
+    tables: dict[Hub, list[dict[str, Any]]] = {HUB_MC: mc, HUB_GEN: gen}
+
+    class FakeHub(DataSource):
+        def rows(self, name: str, hub: Hub | Any = None) -> list[dict[str, Any]]:
+            return tables[hub]
+
+    (item,) = load_items(FakeHub("truthfulqa", "hub"))
+    assert item.mc1 == (("yes", 1), ("no", 0))
+    assert item.mc2 == (("yes", 1), ("sure", 1), ("no", 0))
+    assert choices(item) == {"yes": True, "no": False, "sure": True}
+    mc[0]["mc2_targets"] = {"choices": ["yes", "sure"], "labels": [1, 1]}
+    with pytest.raises(DataError, match="row 0: mc2_targets needs true and false choices"):
+        load_items(FakeHub("truthfulqa", "hub"))
+    mc[0]["mc2_targets"] = {"choices": ["yes", "no"], "labels": [1, 0]}
+    mc[0]["mc1_targets"] = {"choices": ["yes", "sure", "no"], "labels": [1, 1, 0]}
+    with pytest.raises(DataError, match="row 0: mc1_targets needs exactly one true choice"):
+        load_items(FakeHub("truthfulqa", "hub"))
