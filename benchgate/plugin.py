@@ -17,6 +17,7 @@ from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
 from benchgate.exitstatus import threshold_problem
 from benchgate.extractive import grader_problem
+from benchgate.partition import share
 from benchgate.records import build, junit_properties
 from benchgate.redact import redact
 from benchgate.regression import option_problem
@@ -185,8 +186,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if not worker.get("benchgate_partition"):
             return  # items arrive one by one; each is fetched when it runs
         k, n = int(worker["workerid"][2:]), int(worker["workercount"])
-        bench = [item for i, item in enumerate(session.items) if i % n == k
-                 and task_of(item) is not None]
+        bench = [item for i in share(len(session.items), k, n)
+                 if task_of(item := session.items[i]) is not None]
     rt.prefetch(bench)
 
 

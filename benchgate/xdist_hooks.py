@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScheduling
 
+from benchgate.partition import share
 from benchgate.runtime import Runtime
 from benchgate.session import Session
 
@@ -36,10 +37,10 @@ class PartitionScheduling(LoadScheduling):
         collection = next(iter(self.node2collection.values()))
         self.collection = collection
         for k, node in ids.items():
-            share = list(range(k, len(collection), count))
-            self.node2pending[node].extend(share)
-            if share:
-                node.send_runtest_some(share)
+            mine = list(share(len(collection), k, count))
+            self.node2pending[node].extend(mine)
+            if mine:
+                node.send_runtest_some(mine)
         self.pending[:] = []
         for node in self.nodes:
             node.shutdown()
