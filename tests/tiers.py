@@ -26,7 +26,6 @@ SLOW_TESTS = (
     "tests/test_smoke.py::test_identical_replies_fail_the_run_under_xdist",
     "tests/test_progress.py::test_progress_lines_without_a_terminal[xdist-2]",
     "tests/test_output_scale.py::test_failures_and_short_summary_are_capped_with_one_line_for_the_rest[xdist-2]",
-    "tests/test_bench_arc_challenge.py::test_sample_session[xdist]",
     # several sessions each
     "tests/test_sessions.py::test_snapshot_update_of_a_subset_keeps_the_rest",
     "tests/test_sessions.py::test_injected_faults_do_not_change_results",
