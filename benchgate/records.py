@@ -114,7 +114,8 @@ def junit_properties(records: Sequence[dict[str, Any]]) -> list[tuple[str, str]]
         "passed" if first.get("passed") else "failed")
     base = first.get("baseline") or {}
     flaky = outcome != "error" and bool(base.get("flaky"))
-    props = [("outcome", "flaky" if flaky else outcome), ("score", _short(first.get("item_score"))),
+    props = [("benchmark", str(first["benchmark"])),
+             ("outcome", "flaky" if flaky else outcome), ("score", _short(first.get("item_score"))),
              ("expected", _short(first["expected"])), ("extracted", _short(first["extracted"]))]
     if flaky:  # its own outcome, never failing the run; what it got now is in graded
         props += [("reason", flaky_reason(base)), ("graded", outcome)]

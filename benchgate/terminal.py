@@ -28,10 +28,9 @@ def in_summary(config: pytest.Config) -> bool:
 
 
 def _benchmark(report: Any) -> str | None:
-    path = str(getattr(report, "nodeid", "")).split("::", 1)[0]
-    parts = path.split("/")
-    return parts[-2] if len(parts) >= 2 and path.endswith(".py") and \
-        dict(getattr(report, "user_properties", ())).get("outcome") else None
+    """The benchmark (task name, hence items file) of a benchmark item's report, else None."""
+    props = dict(getattr(report, "user_properties", ()))
+    return str(props["benchmark"]) if props.get("outcome") and props.get("benchmark") else None
 
 
 class FailureCap:

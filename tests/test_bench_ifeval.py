@@ -152,3 +152,20 @@ def test_published_gpt4_responses_through_the_plugin(
     assert got == (77.08, 83.69, 79.67, 85.61)
     assert sec["passed"] == 417 and len(sec["by_category"]) == 25
     assert sum(c["n"] for c in sec["by_category"].values()) == 834
+
+
+def test_simulated_reply_does_not_depend_on_the_hash_seed() -> None:
+    # sets of keywords/letters were iterated in hash order: the reply changed per process
+    import subprocess
+    import sys
+
+    code = ("from benchmarks.ifeval.simulate import follow; print(follow("
+            "['keywords:frequency', 'keywords:frequency', 'keywords:letter_frequency', "
+            "'keywords:letter_frequency'], [{'keyword': 'alpha', 'frequency': 2, "
+            "'relation': 'at least'}, {'keyword': 'omega', 'frequency': 3, 'relation': 'at least'},"
+            " {'letter': 'q', 'let_frequency': 3, 'let_relation': 'at least'}, "
+            "{'letter': 'z', 'let_frequency': 2, 'let_relation': 'at least'}]))")
+    replies = {subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                              text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}
+                              ).stdout for seed in ("1", "2", "3", "4", "5", "6")}
+    assert len(replies) == 1 and "alpha" in next(iter(replies))

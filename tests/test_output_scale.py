@@ -74,3 +74,14 @@ def test_verbose_names_the_instructions_not_followed_and_empty_responses(
                       "--snapshot-dir", snaps, "-v", "-k", "101", benchmark="ifeval")
     empty.stdout.fnmatch_lines(["*test_ifeval?101? FAILED (ifeval 101: empty response, "
                                 "finish_reason=None)*"])
+
+
+def test_the_rest_points_at_the_tasks_own_items_file_not_the_folder(
+        run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
+    # benchmarks/truthfulqa holds three tasks; each failure line names its task's items file
+    snaps = str(pytester.path / "snaps")
+    result = run_bench(*ALL_WRONG, "--snapshot-dir", snaps, "--max-failures-shown", "1",
+                       benchmark="truthfulqa/test_truthfulqa_loglik.py")
+    more = [ln for ln in result.stdout.lines if ln.startswith("... and ")]
+    assert len(more) == 1 and "results/sim/truthfulqa_mc.items.jsonl" in more[0], more
+    assert (pytester.path / "results" / "sim" / "truthfulqa_mc.items.jsonl").exists()

@@ -110,10 +110,10 @@ def _extras(spec: Spec, pad: int) -> list[str]:
     extra += ["[slot]"] * int(_get(spec, "detectable_content:number_placeholders",
                                    "num_placeholders", 0))
     extra += [k for kw in spec.get("keywords:existence", ()) for k in kw["keywords"]]
-    for keyword in {kw["keyword"] for kw in spec.get("keywords:frequency", ())}:
+    for keyword in sorted({kw["keyword"] for kw in spec.get("keywords:frequency", ())}):
         low = _bounds(spec, "keywords:frequency", "frequency", keyword=keyword)[0]
         extra += [keyword] * (low or 0)
-    for letter in {kw["letter"] for kw in spec.get("keywords:letter_frequency", ())}:
+    for letter in sorted({kw["letter"] for kw in spec.get("keywords:letter_frequency", ())}):
         low = _bounds(spec, "keywords:letter_frequency", "let_frequency", "let_relation",
                       letter=letter)[0]
         extra += [letter * low] if low else []
