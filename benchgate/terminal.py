@@ -3,8 +3,8 @@
 pytest prints one FAILURES entry and one short-summary line per failed test: 18,000 lines
 for the ~6,000 wrong answers of an MMLU-Pro regrade. Here at most ``--max-failures-shown``
 (default 20) failures per benchmark get an entry and a summary line; the rest are counted in
-one line pointing at the items file, where every verdict is. ``--max-failures-shown 0`` shows
-all of them.
+one line pointing at the items file, where every verdict is; errors (a dead endpoint's
+remaining items) are capped the same way. ``--max-failures-shown 0`` shows all of them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 from benchgate import options
 
 DEFAULT_SHOWN = 20
+KINDS = {"failed": "failed", "error": "errored"}  # pytest's stats keys, and how a line says them
 SUMMARIZING = pytest.StashKey[bool]()
 
 
@@ -39,7 +40,7 @@ class FailureCap:
     def __init__(self, config: pytest.Config, folder: Callable[[], str]) -> None:
         self.config = config
         self.folder = folder  # where the items files are
-        self.hidden: dict[str, int] = {}
+        self.hidden: dict[tuple[str, str], int] = {}
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Generator[None]:
@@ -52,30 +53,32 @@ class FailureCap:
     def _capped(self, terminalreporter: Any) -> Generator[None]:
         raw = options.get(self.config, "max_failures_shown")
         limit = DEFAULT_SHOWN if raw is None else int(raw)
-        failed = terminalreporter.stats.get("failed", [])
-        if limit <= 0 or len(failed) <= limit:
+        # errors too: a dead endpoint otherwise prints one ERROR block per remaining item
+        every = {kind: terminalreporter.stats.get(kind, []) for kind in KINDS}
+        if limit <= 0 or all(len(reports) <= limit for reports in every.values()):
             yield
             return
-        shown: list[Any] = []
-        counts: defaultdict[str, int] = defaultdict(int)
-        for report in failed:
-            bench = _benchmark(report)
-            if bench is None:
-                shown.append(report)
-                continue
-            counts[bench] += 1
-            if counts[bench] <= limit:
-                shown.append(report)
-            else:
-                self.hidden[bench] = self.hidden.get(bench, 0) + 1
-        terminalreporter.stats["failed"] = shown
+        for kind, reports in every.items():
+            shown: list[Any] = []
+            counts: defaultdict[str, int] = defaultdict(int)
+            for report in reports:
+                bench = _benchmark(report)
+                counts[bench or ""] += 1
+                if bench is None or counts[bench] <= limit:
+                    shown.append(report)
+                else:
+                    self.hidden[(kind, bench)] = self.hidden.get((kind, bench), 0) + 1
+            if reports:
+                terminalreporter.stats[kind] = shown
         try:
             yield
         finally:
-            terminalreporter.stats["failed"] = failed
-        for bench, count in sorted(self.hidden.items()):
+            for kind, reports in every.items():
+                if reports:
+                    terminalreporter.stats[kind] = reports
+        for (kind, bench), count in sorted(self.hidden.items()):
             terminalreporter.write_line(
-                f"... and {count} more failed items: see {self.folder()}/{bench}.items.jsonl "
+                f"... and {count} more {KINDS[kind]} items: see {self.folder()}/{bench}.items.jsonl "
                 "(--max-failures-shown 0 lists all)")
 
 

@@ -85,3 +85,19 @@ def test_the_rest_points_at_the_tasks_own_items_file_not_the_folder(
     more = [ln for ln in result.stdout.lines if ln.startswith("... and ")]
     assert len(more) == 1 and "results/sim/truthfulqa_mc.items.jsonl" in more[0], more
     assert (pytester.path / "results" / "sim" / "truthfulqa_mc.items.jsonl").exists()
+
+
+def test_errors_are_capped_like_failures(
+        run_bench: Callable[..., pytest.RunResult], pytester: pytest.Pytester) -> None:
+    # every call fails at the server: one ERROR block per item would bury the summary
+    result = run_bench("--model", "sim", "--data", "sample", "--sim-fail-rate", "1",
+                       "--max-retries", "0", "--max-failures-shown", "3",
+                       "--snapshot-dir", str(pytester.path / "snaps"))
+    result.assert_outcomes(errors=SAMPLE_N)
+    lines = result.stdout.lines
+    assert len([ln for ln in lines if re.fullmatch(r"_+ ERROR at setup of test_gsm8k\[\d+\] _+",
+                                                   ln)]) == 3
+    assert len([ln for ln in lines if ln.startswith("ERROR ") and "test_gsm8k[" in ln]) == 3
+    assert [ln for ln in lines if ln.startswith("... and ")] == [
+        f"... and {SAMPLE_N - 3} more errored items: see results/sim/gsm8k.items.jsonl "
+        "(--max-failures-shown 0 lists all)"]
