@@ -32,9 +32,6 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from scipy.stats import permutation_test
-
 from benchgate.task import Verdict
 
 RESAMPLES = 9_999
@@ -84,6 +81,9 @@ def mcnemar_exact(fixed: int, broken: int) -> float:
 
 def paired_test(deltas: Sequence[float], seed: int = 0) -> tuple[str, float]:
     """(test name, two-sided p) of the sign-flip test on per-item differences ``deltas``."""
+    import numpy as np  # here, not at import: scipy.stats costs 0.5 s at every pytest start
+    from scipy.stats import permutation_test
+
     d = np.asarray(deltas, dtype=float)
     d = np.sort(d[np.abs(d) > 1e-12])  # sorted: the same p whatever order the items came in
     if d.size == 0:
@@ -136,7 +136,7 @@ def compare(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return {"name": paired[0][1]["name"], "paired": len(paired), "repeats": repeats,
             "fixed": len(fixed), "broken": len(broken), "flaky": len(flaky),
             "fixed_ids": sorted(fixed, key=str), "broken_ids": sorted(broken, key=str),
-            "flaky_ids": sorted(flaky, key=str), "delta": round(float(np.mean(deltas)), 6),
+            "flaky_ids": sorted(flaky, key=str), "delta": round(statistics.fmean(deltas), 6),
             "test": test, "p": p, "mcnemar_p": mcnemar_exact(len(fixed), len(broken))}
 
 
