@@ -47,7 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise ConfigError(problem)
         runtime = Runtime(config)
         if runtime.model is not None and not hasattr(config, "workerinput"):
-            runtime.probe()
+            try:
+                runtime.probe()
+            except BaseException:
+                runtime.close()  # clients, simulator, served models: nothing left behind
+                raise
     except (ConfigError, InfraError) as exc:
         raise pytest.UsageError(f"benchgate: {exc}") from None
     config.stash[RUNTIME] = runtime

@@ -124,6 +124,8 @@ def test_unreachable_endpoint_at_start_is_one_line_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*benchgate: x endpoint unreachable*connection failed*"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    # one line: no "Unclosed client session" noise from the probe's HTTP client after it
+    assert [line for line in result.stderr.lines if line.strip()] == [result.stderr.lines[0]]
 
 
 @pytest.mark.parametrize("threshold,ret,line", [
