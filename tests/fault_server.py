@@ -154,12 +154,17 @@ async def serve(args: argparse.Namespace) -> None:
     app["models_status"] = args.models_status
     app.add_routes([web.post("/v1/chat/completions", chat), web.get("/v1/models", models),
                     web.get("/stats", stats)])
+    await serve_forever(app, args.port)
+
+
+async def serve_forever(app: web.Application, port: int) -> None:
+    """Serve ``app`` on 127.0.0.1 (``port`` 0: a free one), print its base URL, never return."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True)
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"http://127.0.0.1:{bound}/v1", flush=True)
     await asyncio.Event().wait()
 
 

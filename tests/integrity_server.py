@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fault_server import KINDS, _completion, _fault
+from fault_server import KINDS, _completion, _fault, serve_forever
 
 PROBLEM = re.compile(r"Problem: (.*?)\nYour response", re.DOTALL)
 REPO = Path(__file__).resolve().parents[1]
@@ -166,13 +166,7 @@ async def serve(args: argparse.Namespace) -> None:
                   "mode": args.mode, "latency_ms": args.latency_ms, "models_status": 200}
     app.add_routes([web.post("/v1/chat/completions", chat), web.get("/v1/models", models),
                     web.get("/props", props), web.post("/admin", admin), web.get("/stats", stats)])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"http://127.0.0.1:{port}/v1", flush=True)
-    await asyncio.Event().wait()
+    await serve_forever(app, args.port)
 
 
 class OutsideServer:
