@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from benchgate.errors import ConfigError
+from benchgate.errors import ConfigError, NotUtf8, decode_utf8
 from benchgate.serve_config import ServeSpec, Sweep, expand_sweeps, parse_serve
 from benchgate.simjudge import SIM_JUDGES
 
@@ -137,11 +137,9 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read models file {path}: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                          "save the models file as UTF-8") from None
+        text = decode_utf8(data)
+    except NotUtf8 as bad:
+        raise ConfigError(f"{path}: {bad}; save the models file as UTF-8") from None
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchgate.errors import DataError
+from benchgate.errors import DataError, NotUtf8, decode_utf8
 
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -151,11 +151,9 @@ class DataSource:
                 raise DataError(f"{self.benchmark}: {where}: corrupt or truncated gzip file "
                                 f"({reason})") from None
         try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[:exc.start].count(b"\n") + 1
-            raise DataError(f"{self.benchmark}: {where}: line {line}: not UTF-8 text (byte "
-                            f"0x{data[exc.start]:02x}); upstream files are UTF-8") from None
+            return decode_utf8(data)
+        except NotUtf8 as bad:
+            raise DataError(f"{self.benchmark}: {where}: {bad}; upstream files are UTF-8") from None
 
     def text(self, name: str, remote: Remote | None = None) -> str:
         """A text file (gzip-decompressed when the name ends in .gz), UTF-8."""

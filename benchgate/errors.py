@@ -38,3 +38,20 @@ class EndpointDown(InfraError):
 
     def __reduce__(self) -> tuple[type[EndpointDown], tuple[tuple[str, ...], int, str]]:
         return (type(self), (self.endpoints, self.failures, self.detail))
+
+
+class NotUtf8(ValueError):
+    """Bytes that are not UTF-8: ``line`` (1-based) and value of the first bad ``byte``."""
+
+    def __init__(self, line: int, byte: int) -> None:
+        super().__init__(f"line {line}: not UTF-8 text (byte 0x{byte:02x})")
+        self.line = line
+        self.byte = byte
+
+
+def decode_utf8(data: bytes) -> str:
+    """``data`` as UTF-8 text, a leading BOM dropped; :class:`NotUtf8` names where it is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8(data[:exc.start].count(b"\n") + 1, data[exc.start]) from None

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchgate.errors import ConfigError
+from benchgate.errors import ConfigError, NotUtf8, decode_utf8
 
 SHAPE = "expected a JSON object with 'id' and 'response' (or 'responses': a list of strings)"
 
@@ -37,10 +37,9 @@ def load_responses(path: Path) -> dict[str, list[str]]:
     except OSError as exc:
         raise ConfigError(f"{where}: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{where}:{bad}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+        text = decode_utf8(data)
+    except NotUtf8 as bad:
+        raise ConfigError(f"{where}:{bad.line}: not UTF-8 text (byte 0x{bad.byte:02x}); "
                           "write the file as UTF-8") from None
     out: dict[str, list[str]] = {}
     first: dict[str, int] = {}
