@@ -57,6 +57,29 @@ async def ask(pool: EndpointPool, text: str) -> Outcome:
         return exc
 
 
+def peak_of_one_call(url: str, prompt: str, **pool_args: Any) -> tuple[Outcome, int, Outcome]:
+    """(outcome, peak traced bytes, the next call's outcome) of asking ``prompt`` once, after a
+    warm-up call (connection, imports and first-call allocations are not counted)."""
+
+    async def run() -> tuple[Outcome, int, Outcome]:
+        pool = pool_for(url, **pool_args)
+        try:
+            await ask(pool, "warm up")
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            result = await ask(pool, prompt)
+            peak = tracemalloc.get_traced_memory()[1] - base
+            tracemalloc.stop()
+            return result, peak, await ask(pool, "after")
+        finally:
+            if tracemalloc.is_tracing():
+                tracemalloc.stop()
+            await pool.close()
+
+    return asyncio.run(run())
+
+
 def test_faulty_200s_are_retried_and_never_returned(servers: list[FaultServer]) -> None:
     server = start(servers, "--rate", "0.3", "--seed", "7")
 
@@ -263,23 +286,7 @@ def test_a_huge_body_is_capped_and_its_prefix_kept(servers: list[FaultServer]) -
     server = start(servers)
     size = 20 * 2**20
 
-    async def run() -> tuple[Outcome, int, Outcome]:
-        pool = pool_for(server.url, max_retries=0)
-        try:
-            await ask(pool, "warm up")  # connection, imports, first-call allocations
-            gc.collect()
-            tracemalloc.start()
-            base = tracemalloc.get_traced_memory()[0]
-            result = await ask(pool, f"huge:{size}")
-            peak = tracemalloc.get_traced_memory()[1] - base
-            tracemalloc.stop()
-            return result, peak, await ask(pool, "after")
-        finally:
-            if tracemalloc.is_tracing():
-                tracemalloc.stop()
-            await pool.close()
-
-    result, peak, after = asyncio.run(run())
+    result, peak, after = peak_of_one_call(server.url, f"huge:{size}", max_retries=0)
     assert isinstance(result, Completion), result
     assert result.truncated and result.finish_reason == "length"
     assert result.text.startswith(HUGE_HEAD) and set(result.text[len(HUGE_HEAD):]) == {"x"}
@@ -311,23 +318,8 @@ def test_a_small_cap_is_respected(servers: list[FaultServer]) -> None:
 def test_a_huge_error_body_is_not_read_whole(servers: list[FaultServer]) -> None:
     server = start(servers)
 
-    async def run() -> tuple[Outcome, int, Outcome]:
-        pool = pool_for(server.url, max_retries=1, backoff_s=0.01)
-        try:
-            await ask(pool, "warm up")
-            gc.collect()
-            tracemalloc.start()
-            base = tracemalloc.get_traced_memory()[0]
-            result = await ask(pool, f"huge-error:{8 * 2**20}")
-            peak = tracemalloc.get_traced_memory()[1] - base
-            tracemalloc.stop()
-            return result, peak, await ask(pool, "after")
-        finally:
-            if tracemalloc.is_tracing():
-                tracemalloc.stop()
-            await pool.close()
-
-    result, peak, after = asyncio.run(run())
+    result, peak, after = peak_of_one_call(server.url, f"huge-error:{8 * 2**20}",
+                                           max_retries=1, backoff_s=0.01)
     assert isinstance(result, InfraError) and "HTTP 500 EEEE" in str(result)
     assert len(str(result)) < 400
     assert peak < 2**20, peak  # 64 KiB of each 8 MiB body are read
