@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -168,29 +168,34 @@ async def serve_forever(app: web.Application, port: int) -> None:
     await asyncio.Event().wait()
 
 
-class FaultServer:
-    """``tests/fault_server.py`` as a child process (its memory is not the test's)."""
+class ServerChild:
+    """A test server script run as a child process that prints its base URL first (its memory
+    is not the test's); a context manager that stops it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, script: str, *args: str, name: str = "server") -> None:
         self.args = list(args)
         # stderr to a file: aiohttp logs every connection a test cuts short
         self._stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, script, *args], stdout=subprocess.PIPE,
                                      stderr=self._stderr, text=True, start_new_session=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http"):
-            self.stop()
+            self.proc.kill()
+            self.proc.wait()
             self._stderr.seek(0)
-            raise RuntimeError(f"fault server did not start: {self._stderr.read()[-500:]}")
+            err = self._stderr.read()[-500:]
+            self.stop()
+            raise RuntimeError(f"{name} did not start: {err}")
+        self.root = self.url.removesuffix("/v1")
         self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         """The server's counters."""
         import urllib.request
 
-        with urllib.request.urlopen(self.url.removesuffix("/v1") + "/stats", timeout=10) as resp:
-            result: dict[str, int] = json.loads(resp.read())
+        with urllib.request.urlopen(self.root + "/stats", timeout=10) as resp:
+            result: dict[str, Any] = json.loads(resp.read())
         return result
 
     def kill(self) -> float:
@@ -212,6 +217,19 @@ class FaultServer:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._stderr.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FaultServer(ServerChild):
+    """``tests/fault_server.py`` as a child process."""
+
+    def __init__(self, *args: str) -> None:
+        super().__init__(__file__, *args, name="fault server")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,9 +27,7 @@ import asyncio
 import json
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -39,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fault_server import KINDS, _completion, _fault, serve_forever
+from fault_server import KINDS, ServerChild, _completion, _fault, serve_forever
 
 PROBLEM = re.compile(r"Problem: (.*?)\nYour response", re.DOTALL)
 REPO = Path(__file__).resolve().parents[1]
@@ -169,20 +167,12 @@ async def serve(args: argparse.Namespace) -> None:
     await serve_forever(app, args.port)
 
 
-class OutsideServer:
+class OutsideServer(ServerChild):
     """This server as a child process; a context manager that stops it."""
 
     def __init__(self, data: Path, *args: str) -> None:
-        self._stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--data", str(data / "gsm8k" / "test.jsonl"), *args],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True, start_new_session=True)
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            self.stop()
-            raise RuntimeError("outside server did not start")
-        self.root = self.url.removesuffix("/v1")
+        super().__init__(__file__, "--data", str(data / "gsm8k" / "test.jsonl"), *args,
+                         name="outside server")
 
     def set(self, **changes: Any) -> None:
         """Change the server's behaviour (see the module docstring); ``reset_stats=True``."""
@@ -190,27 +180,6 @@ class OutsideServer:
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
-
-    def stats(self) -> dict[str, Any]:
-        """The server's counters."""
-        with urllib.request.urlopen(self.root + "/stats", timeout=10) as resp:
-            result: dict[str, Any] = json.loads(resp.read())
-        return result
-
-    def stop(self) -> None:
-        """Terminate the child if it still runs."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._stderr.close()
-
-    def __enter__(self) -> OutsideServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main() -> int:
