@@ -61,7 +61,12 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"), MASK),
 )
 
-_FIELD_TRIGGERS = ("api", "key", "token", "secret", "password")
+# every spelling of _FIELD_NAMES (``a[_-]?b`` is ab, a_b, a-b): "prompt_tokens" or "keys" in
+# ordinary text trigger nothing
+_FIELD_TRIGGERS = (*(a + sep + b for a, b in (("api", "key"), ("access", "token"),
+                                             ("auth", "token"), ("refresh", "token"),
+                                             ("client", "secret"), ("secret", "key"))
+                     for sep in ("", "_", "-")), "password")
 # per shape: lower-case substrings without which it cannot match
 _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("authorization", *_FIELD_TRIGGERS), ("authorization", "api-key"), _FIELD_TRIGGERS,

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchgate import redact as redact_module
 from benchgate.redact import clear_secrets, redact, redact_obj, register_secret
 
 
@@ -104,3 +107,21 @@ def test_redaction_of_a_long_answer_is_fast() -> None:
     start = time.perf_counter()
     assert redact(text) == text
     assert time.perf_counter() - start < 1.0
+
+
+_FRAGMENTS = st.sampled_from([
+    "api", "key", "_", "-", "API", "Key", "access", "token", "auth", "refresh", "client",
+    "secret", "password", "Authorization", "x-", "bearer", "Bearer ", "sk-", ": ", "=", '"', "'",
+    " ", "\n", "abcdEFGH1234", "0123456789abcdefXYZ", "prompt_tokens", "keys", "&", "?"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=14).map("".join))
+def test_the_trigger_fast_path_equals_every_shape_applied(text: str) -> None:
+    """Skipping a shape whose trigger substrings are absent never skips a match."""
+    slow = text
+    for pattern, replacement in redact_module._SHAPES:
+        slow = pattern.sub(replacement, slow)
+    assert redact(text) == slow
+    assert redact_obj({"usage": {"prompt_tokens": 3}, "text": text}) == {
+        "usage": {"prompt_tokens": 3}, "text": slow}
