@@ -1,4 +1,4 @@
-"""One loader API, three sources (SPEC §3): the HF hub, ``--data-dir DIR``, ``--data sample``.
+"""One loader API, three sources (README "Options"): the HF hub, ``--data-dir DIR``, ``--data sample``.
 
 A benchmark's loader asks its :class:`DataSource` for rows by upstream file name and names the
 hub dataset it comes from; the source decides where they are read and records what was used

@@ -1,4 +1,4 @@
-"""The benchgate option group (SPEC §3). Every option has a pytest.ini fallback
+"""The benchgate option group (README "Options" lists them). Every option has a pytest.ini fallback
 (``benchgate_<name>``) and, where it matters, an environment variable."""
 
 from __future__ import annotations
@@ -168,8 +168,21 @@ def judge_names(config: pytest.Config) -> list[str]:
     return names
 
 
+_RESOLVED = pytest.StashKey[dict[str, Any]]()
+
+
 def get(config: pytest.Config, dest: str) -> Any:
-    """Command line, then ``benchgate_<dest>`` in pytest.ini, then env, then the default."""
+    """Command line, then ``benchgate_<dest>`` in pytest.ini, then env, then the default
+    (resolved once per session: the per-item path reads options thousands of times)."""
+    resolved = config.stash.setdefault(_RESOLVED, {})
+    try:
+        return resolved[dest]
+    except KeyError:
+        value = resolved[dest] = _resolve(config, dest)
+        return value
+
+
+def _resolve(config: pytest.Config, dest: str) -> Any:
     value = config.getoption(dest)
     if value is not None and value is not False and value != []:  # 0 and 0.0 are real values
         return value

@@ -146,6 +146,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         items = []
     rt.data[task.name] = source
     if len(rt.models) > 1:  # ids become "<model>-<item id>"
+        if "bg_model" not in metafunc.fixturenames:  # single-model items skip the fixture
+            metafunc.fixturenames.append("bg_model")
         metafunc.parametrize("bg_model", list(rt.models), ids=list(rt.models))
     metafunc.parametrize("item", items, ids=[str(i.id) for i in items])
 

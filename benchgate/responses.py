@@ -1,4 +1,4 @@
-"""``--responses FILE``: existing model outputs to grade instead of calling a model (SPEC §3).
+"""``--responses FILE``: existing model outputs to grade instead of calling a model (README "Options").
 
 One JSON object a line: ``{"id": ..., "response": "..."}``, or ``{"id": ...,
 "responses": ["...", ...]}`` for multi-turn items (one string per turn). Other keys are

@@ -1,4 +1,4 @@
-"""The simulator (SPEC §5): a real OpenAI-compatible HTTP server for tests and benchmarks.
+"""The simulator (README "The simulator"): a real OpenAI-compatible HTTP server for tests and benchmarks.
 
 ``/v1/chat/completions`` answers a registered benchmark item correctly with probability
 ``accuracy``, deterministically per (item, seed) (with ``flaky`` F: a fraction F of the items

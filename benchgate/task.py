@@ -164,8 +164,7 @@ class Task:
 
     def __call__(self, fn: Callable[..., None]) -> Callable[..., None]:
         """Mark ``fn`` as this task's test."""
-        marked: Callable[..., None] = pytest.mark.usefixtures("bg_model")(
-            pytest.mark.benchgate(task=self)(fn))
+        marked: Callable[..., None] = pytest.mark.benchgate(task=self)(fn)
         return marked
 
     async def execute(self, item: Any, ctx: Context) -> Any:
@@ -196,10 +195,16 @@ class Task:
         return {user[-1]: [self.sim_reply(item, True), self.sim_reply(item, False)]}
 
 
+_TASK = pytest.StashKey["Task | None"]()
+
+
 def task_of(node: pytest.Item) -> Task | None:
     """The :class:`Task` a collected test belongs to, if any."""
+    try:
+        return node.stash[_TASK]
+    except KeyError:
+        pass
     marker = node.get_closest_marker("benchgate")
-    if marker is None:
-        return None
-    task = marker.kwargs.get("task")
-    return task if isinstance(task, Task) else None
+    task = marker.kwargs.get("task") if marker is not None else None
+    found = node.stash[_TASK] = task if isinstance(task, Task) else None
+    return found
