@@ -23,51 +23,40 @@ them, like the simulator's ``drop`` fault, is flaky, not down.)
 
 Bodies are read incrementally and never held beyond ``max_response_bytes``; a longer body is
 cut there and its message content recovered from the JSON prefix (``truncated=True``).
-Every error message goes through :func:`benchgate.redact.redact`.
+Every error message goes through :func:`benchgate.redact.redact`. The pieces live beside this
+module: the retry policy in :mod:`benchgate.client_retry`, the wire format (request parameters,
+what a reply means) in :mod:`benchgate.client_wire`, capped bodies in :mod:`benchgate.client_body`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import json
-import random
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 from aiolimiter import AsyncLimiter
 
+from benchgate.client_body import ERROR_BODY_BYTES, read_capped, snippet
+from benchgate.client_retry import BACKOFF_BASE_S, RETRY_STATUS, Retryable, backoff_delay, retry_after
+from benchgate.client_wire import adapt_params as adapt_params  # re-exported
+from benchgate.client_wire import chat_completion, loglik_reply, truncated_completion, with_latency
+from benchgate.client_wire import split_reasoning as split_reasoning  # re-exported
 from benchgate.config import ModelSpec
 from benchgate.errors import EndpointDown, InfraError
 from benchgate.limiter import Limiter
-from benchgate.loglik import Loglik, LoglikUnsupported, continuation_logprob
+from benchgate.loglik import Loglik
 from benchgate.redact import redact, register_secret
 from benchgate.task import Completion, Message
 
-RETRY_STATUS = frozenset({408, 409, 429})
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 30.0
 DOWN_AFTER = 3  # consecutive connection failures per replica before the pool is down
 PROBE_AFTER_S = 10.0  # a failing replica gets traffic again after this long
 CONNECT_TIMEOUT_S = 30.0
 MAX_RESPONSE_BYTES = 4 * 2**20
-ERROR_BODY_BYTES = 64 * 1024  # what is read of an error status's body
-_CHUNK = 64 * 1024
-_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 _T = TypeVar("_T")
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None,
-                 connection: bool = False, refused: bool = False) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.connection = connection  # failed at the connection level (no HTTP response)
-        self.refused = refused  # a new connection could not be made
 
 
 @dataclass
@@ -79,46 +68,6 @@ class _Slot:
     streak: int = 0  # consecutive connection-level failures
     refused: bool = False  # one of them was a refused connection attempt
     last_failure: float = 0.0
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return min(max(float(value) * scale, 0.0), 60.0)
-        except ValueError:
-            continue
-    return None
-
-
-_REASONING_FAMILY = re.compile(r"^(?:.*/)?(?:o\d|gpt-5)", re.IGNORECASE)
-
-
-def adapt_params(served: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Per-family request parameters: OpenAI reasoning models (o-series, gpt-5) take
-    ``max_completion_tokens`` and reject ``temperature``/``top_p``."""
-    if not _REASONING_FAMILY.match(served):
-        return params
-    out = {k: v for k, v in params.items() if k not in ("temperature", "top_p")}
-    if "max_tokens" in out:
-        out["max_completion_tokens"] = out.pop("max_tokens")
-    return out
-
-
-def split_reasoning(message: Any) -> tuple[str, str | None]:
-    """Separate the answer from reasoning content (``reasoning_content``, ``reasoning``,
-    or a leading ``<think>`` block). ``message`` is a mapping or an object with attributes."""
-    get = message.get if isinstance(message, Mapping) else (
-        lambda k, d=None: getattr(message, k, d))
-    text = get("content") or ""
-    reasoning = get("reasoning_content") or get("reasoning")
-    match = _THINK.match(text)
-    if match:
-        reasoning = (reasoning + "\n" if isinstance(reasoning, str) else "") + match.group(1).strip()
-        text = text[match.end():]
-    return text, reasoning if isinstance(reasoning, str) else None
 
 
 class EndpointPool:
@@ -172,7 +121,7 @@ class EndpointPool:
 
         return min(self._slots, key=key)
 
-    def _connection_failed(self, slot: _Slot, exc: _Retryable) -> None:
+    def _connection_failed(self, slot: _Slot, exc: Retryable) -> None:
         slot.streak += 1
         slot.refused = slot.refused or exc.refused
         slot.last_failure = time.monotonic()
@@ -215,34 +164,34 @@ class EndpointPool:
             async with slot.session.post(f"{slot.url}{path}", json=payload) as resp:
                 slot.streak, slot.refused = 0, False  # it answered: alive
                 if resp.status in RETRY_STATUS or resp.status >= 500:
-                    body, _ = await _read_capped(resp, ERROR_BODY_BYTES)
-                    raise _Retryable(f"HTTP {resp.status} {_snippet(body)}".rstrip(),
-                                     _retry_after(resp.headers))
+                    body, _ = await read_capped(resp, ERROR_BODY_BYTES)
+                    raise Retryable(f"HTTP {resp.status} {snippet(body)}".rstrip(),
+                                    retry_after(resp.headers))
                 if resp.status >= 400:
-                    body, _ = await _read_capped(resp, ERROR_BODY_BYTES)
-                    raise InfraError(redact(f"{slot.url}: HTTP {resp.status} {_snippet(body)}"
+                    body, _ = await read_capped(resp, ERROR_BODY_BYTES)
+                    raise InfraError(redact(f"{slot.url}: HTTP {resp.status} {snippet(body)}"
                                             .rstrip()))
-                body, complete = await _read_capped(resp, self.max_response_bytes)
+                body, complete = await read_capped(resp, self.max_response_bytes)
                 if not complete:
-                    return _truncated(body, self.max_response_bytes, slot.url)
+                    return truncated_completion(body, self.max_response_bytes, slot.url)
         except aiohttp.ConnectionTimeoutError:
-            raise _Retryable("connection timed out", connection=True, refused=True) from None
+            raise Retryable("connection timed out", connection=True, refused=True) from None
         except TimeoutError:
-            raise _Retryable("request timed out") from None
+            raise Retryable("request timed out") from None
         except aiohttp.ClientConnectorError as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})", connection=True,
-                             refused=True) from None
+            raise Retryable(f"connection failed ({type(exc).__name__})", connection=True,
+                            refused=True) from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})",
-                             connection=True) from None
+            raise Retryable(f"connection failed ({type(exc).__name__})",
+                            connection=True) from None
         except aiohttp.ClientError as exc:
-            raise _Retryable(f"request failed ({type(exc).__name__})") from None
+            raise Retryable(f"request failed ({type(exc).__name__})") from None
         try:
             data = json.loads(body)
         except ValueError:
-            raise _Retryable(f"HTTP 200 body is not JSON: {_snippet(body)}") from None
+            raise Retryable(f"HTTP 200 body is not JSON: {snippet(body)}") from None
         if not isinstance(data, dict):
-            raise _Retryable("HTTP 200 body is not a JSON object")
+            raise Retryable("HTTP 200 body is not a JSON object")
         return data
 
     async def chat(self, messages: Sequence[Message], params: dict[str, Any]) -> Completion:
@@ -253,8 +202,8 @@ class EndpointPool:
 
         def parse(data: dict[str, Any] | Completion, latency: float, url: str) -> Completion:
             if isinstance(data, Completion):
-                return _with(data, latency, messages)
-            return _completion(data, latency, url, messages)
+                return with_latency(data, latency, messages)
+            return chat_completion(data, latency, url, messages)
 
         return await self._send("/chat/completions", payload, parse)
 
@@ -268,30 +217,14 @@ class EndpointPool:
             if isinstance(data, Completion):
                 raise InfraError(redact(f"{url}: completions body over {self.max_response_bytes}"
                                         " bytes"))
-            if data.get("error"):
-                raise _Retryable("HTTP 200 with an error object: "
-                                 f"{_snippet(json.dumps(data['error']).encode())}")
-            choices = data.get("choices")
-            if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-                raise _Retryable(f"HTTP 200 with no choices: {_snippet(json.dumps(data).encode())}")
-            try:
-                total, count = continuation_logprob(data, prompt, start)
-            except LoglikUnsupported as exc:
-                raise LoglikUnsupported(redact(f"{url}: {exc}")) from None
-            raw = data.get("usage")
-            usage = {k: int(raw.get(k) or 0) for k in ("prompt_tokens", "completion_tokens",
-                                                       "total_tokens")
-                     if isinstance(raw, dict) and k in raw}
-            return Loglik(text=prompt[start:], latency_s=round(latency, 6), usage=usage,
-                          endpoint=url, messages=({"role": "prompt", "content": prompt[:start]},),
-                          logprob=total, tokens=count)
+            return loglik_reply(data, latency, url, prompt, start)
 
         return await self._send("/completions", payload, parse)
 
     async def _send(self, path: str, payload: dict[str, Any],
                     parse: Callable[[dict[str, Any] | Completion, float, str], _T]) -> _T:
         """POST ``payload`` to ``path`` with retries; ``parse`` turns a 200 into the result
-        (raising :class:`_Retryable` for a reply to retry)."""
+        (raising :class:`Retryable` for a reply to retry)."""
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             if self.down is not None:
@@ -317,7 +250,7 @@ class EndpointPool:
                 data = await self._post(slot, payload, path)
                 latency = time.perf_counter() - start
                 result = parse(data, latency, slot.url)
-            except _Retryable as exc:
+            except Retryable as exc:
                 last = f"{slot.url}: {exc}"
                 throttled = str(exc).startswith("HTTP 429")
                 if exc.connection:
@@ -333,10 +266,7 @@ class EndpointPool:
             finally:
                 slot.inflight -= 1
                 self.limiter.release(latency, throttled)
-            # Retry-After is a floor, not the plan: a server asking for 50 ms while overloaded
-            # would otherwise use up every retry in a third of a second
-            backoff = min(BACKOFF_CAP_S, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
-            await self._backoff(max(delay or 0.0, backoff))
+            await self._backoff(backoff_delay(self.backoff_s, attempt, delay))
         raise InfraError(redact(last))
 
     async def served_models(self) -> list[str]:
@@ -345,10 +275,10 @@ class EndpointPool:
         for attempt in range(2):
             try:
                 async with slot.session.get(f"{slot.url}/models") as resp:
-                    body, complete = await _read_capped(resp, self.max_response_bytes)
+                    body, complete = await read_capped(resp, self.max_response_bytes)
                     if resp.status >= 400:
                         raise InfraError(redact(f"{slot.url}: HTTP {resp.status} on /models "
-                                                f"{_snippet(body)}".rstrip()))
+                                                f"{snippet(body)}".rstrip()))
                     if not complete:
                         raise InfraError(redact(f"{slot.url}: /models answer over "
                                                 f"{self.max_response_bytes} bytes"))
@@ -366,196 +296,3 @@ class EndpointPool:
         """Close the HTTP sessions."""
         for slot in self._slots:
             await slot.session.close()
-
-
-# -- bodies ------------------------------------------------------------------------------------
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytearray | bytes, bool]:
-    """The body, and whether it is complete; at most ``cap`` bytes are kept (read in 64 KiB
-    chunks, so never more than ``cap`` + 64 KiB in memory). A body cut short closes the
-    connection instead of reading the rest."""
-    length = resp.content_length
-    if length is not None and length <= cap and "Content-Encoding" not in resp.headers:
-        return await resp.read(), True  # the common case, in one piece
-    buf = bytearray()
-    async for chunk in resp.content.iter_chunked(_CHUNK):
-        buf += chunk
-        if len(buf) > cap:
-            del buf[cap:]
-            resp.close()
-            return buf, False
-    return buf, True
-
-
-def _snippet(body: bytes | bytearray) -> str:
-    # redact the whole (capped) body before cutting it, so no secret is cut in half
-    text = redact(bytes(body[:ERROR_BODY_BYTES]).decode("utf-8", "replace"))
-    return text[:160].replace("\n", " ")
-
-
-def _text_of(content: Any) -> str | None:
-    """Message content as text: a string, or the text parts of a content list."""
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
-        return "".join(str(p.get("text") or "") for p in content if p.get("type") == "text")
-    raise _Retryable(f"message content is a {type(content).__name__}")
-
-
-def _completion(data: dict[str, Any], latency: float, url: str,
-                messages: Sequence[Message]) -> Completion:
-    """A parsed 200 body as a :class:`Completion`; :class:`_Retryable` when it is not a chat
-    completion (the answer of a broken proxy or server, not of the model)."""
-    error = data.get("error")
-    if error:
-        raise _Retryable(f"HTTP 200 with an error object: {_snippet(json.dumps(error).encode())}")
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise _Retryable(f"HTTP 200 with no choices: {_snippet(json.dumps(data).encode())}")
-    choice = choices[0]
-    if not isinstance(choice, dict):
-        raise _Retryable("HTTP 200 with a choice that is not an object")
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        if "text" in choice:
-            raise _Retryable("HTTP 200 with a completions-shaped choice (text, no message)")
-        raise _Retryable("HTTP 200 with a choice without message")
-    finish = choice.get("finish_reason")
-    content = _text_of(message.get("content"))
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if content is None and not (isinstance(reasoning, str) and reasoning) and finish != "length":
-        raise _Retryable(f"HTTP 200 with message.content null (finish_reason {finish!r})")
-    text, reasoning = split_reasoning({**message, "content": content})
-    raw_usage = data.get("usage") or {}
-    usage = {k: int(raw_usage.get(k) or 0)
-             for k in ("prompt_tokens", "completion_tokens", "total_tokens")
-             if isinstance(raw_usage, dict) and k in raw_usage}
-    return Completion(text=text, reasoning=reasoning, latency_s=round(latency, 6), usage=usage,
-                      endpoint=url, finish_reason=finish if isinstance(finish, str) else None,
-                      messages=tuple(messages))
-
-
-def _with(result: Completion, latency: float | None, messages: Sequence[Message]) -> Completion:
-    if result.truncated:
-        return Completion(text=result.text, reasoning=result.reasoning,
-                          latency_s=round(latency or 0.0, 6), endpoint=result.endpoint,
-                          finish_reason=result.finish_reason, messages=tuple(messages),
-                          truncated=True)
-    return result
-
-
-# -- truncated bodies --------------------------------------------------------------------------
-_KEY = re.compile(rb'"(content|reasoning_content|reasoning|finish_reason)"\s*:\s*')
-_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*')
-_HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}$")
-_DECODE_CHUNK = 256 * 1024
-
-
-def _string_end(buf: bytearray | bytes, start: int) -> int:
-    """Index of the closing quote of the JSON string body starting at ``buf[start]``, or
-    ``len(buf)`` when the string is cut off."""
-    match = _STRING_BODY.match(buf, start)
-    end = match.end() if match else start
-    return end if end < len(buf) and buf[end] == ord('"') else len(buf)
-
-
-def _json_string(buf: bytearray | bytes, start: int, end: int, closed: bool) -> list[str]:
-    """Decode the JSON string body ``buf[start:end]`` in pieces, leniently: when it is cut off
-    (not ``closed``), a partial escape or UTF-8 sequence at the cut is dropped."""
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    view = memoryview(buf)
-    pieces: list[str] = []
-    pending = ""
-    try:
-        for pos in range(start, end, _DECODE_CHUNK):
-            text = pending + decoder.decode(view[pos:min(end, pos + _DECODE_CHUNK)])
-            cut = _complete_prefix(text)
-            pending = text[cut:]
-            pieces.append(_unescape(text[:cut]))
-    finally:
-        view.release()
-    if closed and pending:
-        pieces.append(_unescape(pending))
-    return pieces
-
-
-def _complete_prefix(text: str) -> int:
-    """Length of the prefix of JSON string body ``text`` that ends on an escape boundary
-    (not inside ``\\uXXXX`` nor between the halves of a surrogate pair)."""
-    end = len(text)
-    while True:
-        i = text.rfind("\\", max(0, end - 12), end)
-        if i < 0:
-            return end
-        run = 1
-        while i - run >= 0 and text[i - run] == "\\":
-            run += 1
-        if run % 2 == 0:  # the last backslash is the second half of an escaped backslash
-            return end
-        if i == end - 1 or (text[i + 1] == "u" and end - i < 6) or (
-                end - i == 6 and _HIGH_SURROGATE.match(text, i, end)):
-            end = i  # an escape cut short, or half a surrogate pair: keep it for later
-            continue
-        return end
-
-
-def _unescape(body: str) -> str:
-    if "\\" not in body:
-        return body
-    try:
-        value = json.loads(f'"{body}"', strict=False)
-    except ValueError:
-        return body
-    return value if isinstance(value, str) else body
-
-
-def _recover(prefix: bytes | bytearray) -> dict[str, list[str] | None] | None:
-    """The first choice's string fields in a body prefix, as decoded pieces (see
-    :func:`recover_content`); ``None`` when there is no ``choices`` key."""
-    at = prefix.find(b'"choices"')
-    if at < 0:
-        return None
-    found: dict[str, list[str] | None] = {}
-    pos = at
-    while True:
-        match = _KEY.search(prefix, pos)
-        if match is None:
-            break
-        key = match.group(1).decode()
-        key = "reasoning_content" if key == "reasoning" else key
-        pos = match.end()
-        if pos < len(prefix) and prefix[pos] == ord('"'):
-            end = _string_end(prefix, pos + 1)
-            closed = end < len(prefix)
-            if key not in found and (closed or key != "finish_reason"):
-                found[key] = _json_string(prefix, pos + 1, end, closed)
-            if not closed:
-                break
-            pos = end + 1
-        elif key not in found and prefix.startswith(b"null", pos):
-            found[key] = None
-    return found
-
-
-def recover_content(prefix: bytes | bytearray) -> tuple[str | None, str | None, str | None]:
-    """Best-effort ``(content, reasoning, finish_reason)`` of the first choice from the first
-    bytes of a chat-completion body (cut at any point); ``None`` for what is not there.
-    Content cut off mid-string is returned up to the cut, JSON escapes decoded."""
-    found = _recover(prefix) or {}
-    content, reasoning, finish = (found.get(k) for k in (
-        "content", "reasoning_content", "finish_reason"))
-    return tuple(None if v is None else "".join(v)  # type: ignore[return-value]
-                 for v in (content, reasoning, finish))
-
-
-def _truncated(body: bytearray | bytes, cap: int, url: str) -> Completion:
-    found = _recover(body) or {}
-    if isinstance(body, bytearray):
-        body.clear()  # free the body before joining the decoded pieces
-    content, reasoning, finish = (None if found.get(k) is None else "".join(found[k] or ())
-                                  for k in ("content", "reasoning_content", "finish_reason"))
-    found.clear()
-    if content is None and reasoning is None:
-        raise _Retryable(f"HTTP 200 body over {cap} bytes is not a readable chat completion")
-    text, reasoning = split_reasoning({"content": content, "reasoning_content": reasoning})
-    return Completion(text=text, reasoning=reasoning, endpoint=url,
-                      finish_reason=finish or "length", truncated=True)
