@@ -10,7 +10,7 @@ untrusted candidate never share a process (:func:`run_check`):
 * the **checker** sandbox runs the prompt (its helper functions) and the test, and calls the
   candidate through a proxy across two pipes. Arguments and results cross as plain data only
   (numbers, strings, bytes, bools, None, lists, tuples, dicts, sets; a tagged JSON encoding,
-  never pickle; see ``sandbox_child.py``); a result that is not plain data fails the item;
+  never pickle; see ``sandbox_wire.py``); a result that is not plain data fails the item;
 * the verdict is written by the checker on a pipe only the checker holds. Nothing the
   candidate does to its own process (``os._exit(0)``, printing a token, patching builtins or
   ``AssertionError``, an always-true ``__eq__``, reading its own memory) reaches the checker.
@@ -58,7 +58,9 @@ Layout: this module is the public face; the work is done in
 * ``sandbox_run.py``: one program or one check and its :class:`ExecResult` (the verdict);
 * ``sandbox_process.py``: starting the children, feeding and reading their pipes, limits;
 * ``sandbox_bwrap.py``: the bubblewrap command line; ``sandbox_seccomp.py``: the filter;
-* in the sandbox, ``sandbox_child.py`` (confinement, the plain-data encoding, the roles).
+* in the sandbox, one script joined from ``sandbox_wire.py`` (the plain-data encoding and
+  frames), ``sandbox_confine.py`` (rlimits, uid, seccomp) and ``sandbox_child.py`` (the
+  roles), since the sandbox holds the stdlib but not benchgate.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from benchgate.sandbox_bwrap import bwrap_prefix
 from benchgate.sandbox_seccomp import SeccompUnavailable, filter_bpf
 
 # The in-sandbox program, in the order its parts are joined (see :func:`child_source`).
-CHILD_PARTS = ("sandbox_child.py",)
+CHILD_PARTS = ("sandbox_wire.py", "sandbox_confine.py", "sandbox_child.py")
 _FUTURE = "from __future__ import annotations\n"
 _FSIZE_BYTES = 16 * 1024 * 1024
 _NPROC = 64
