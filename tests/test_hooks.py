@@ -153,10 +153,13 @@ def test_reporters_see_every_item_once_and_the_report_as_written(bench: pytest.P
     assert not calls(bench, "make_grader")  # the default grader asks no plugin
 
 
-def test_nothing_written_no_report_hook(bench: pytest.Pytester) -> None:
-    result = run(bench, "--collect-only", "-q")
-    assert result.ret == 0, result.stdout.str()
+def test_no_report_hook_when_nothing_is_written(bench: pytest.Pytester) -> None:
+    assert run(bench, "--collect-only", "-q").ret == 0
+    assert run(bench, "-k", "nothing_matches").ret == pytest.ExitCode.NO_TESTS_COLLECTED
     assert not calls(bench, "report_written") and not calls(bench, "item_recorded")
+    run(bench, "-k", "test_sums and 3")  # one item: one report, one item
+    assert [r["ids"] for r in calls(bench, "item_recorded")] == [["3"]]
+    assert len(calls(bench, "report_written")) == 1
 
 
 @pytest.mark.parametrize("xdist", XDIST)
