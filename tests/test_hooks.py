@@ -59,32 +59,36 @@ def test_sums(item, verdict: Verdict) -> None:
 '''
 CONFTEST = '''
 import json
-import os
 from pathlib import Path
 
 from benchgate import Grade
 
 LOG = Path(__file__).with_name("hooks.jsonl")
+CONFIG = []
 
 
-def log(hook, **entry):
-    entry.update(hook=hook, worker=os.environ.get("PYTEST_XDIST_WORKER"))
+def pytest_configure(config):
+    CONFIG.append(config)
+
+
+def log(config, hook, **entry):
+    entry.update(hook=hook, worker=getattr(config, "workerinput", {}).get("workerid"))
     with open(LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\\n")
 
 
 def pytest_runtest_logreport(report):
-    if report.when == "teardown" and "PYTEST_XDIST_WORKER" not in os.environ:
-        log("teardown", nodeid=report.nodeid)
+    if report.when == "teardown" and not hasattr(CONFIG[0], "workerinput"):
+        log(CONFIG[0], "teardown", nodeid=report.nodeid)
 
 
 def pytest_benchgate_item_recorded(config, records):
-    log("item_recorded", ids=[r["id"] for r in records], nodeids=[r["nodeid"] for r in records],
-        repeats=[r["repeat"] for r in records])
+    log(config, "item_recorded", ids=[r["id"] for r in records],
+        nodeids=[r["nodeid"] for r in records], repeats=[r["repeat"] for r in records])
 
 
 def pytest_benchgate_report_written(config, path, report):
-    log("report_written", path=str(path), report=report)
+    log(config, "report_written", path=str(path), report=report)
 
 
 def everything_passes(benchmark, item, response, expected):
@@ -100,7 +104,7 @@ def broken(benchmark, item, response, expected):
 
 
 def pytest_benchgate_make_grader(config, spec):
-    log("make_grader", spec=spec)
+    log(config, "make_grader", spec=spec)
     return {"everything-passes": everything_passes, "odd-ids": odd_ids_pass,
             "broken": broken}.get(spec)
 '''
