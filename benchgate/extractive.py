@@ -6,7 +6,9 @@ response (the benchmark's regex reader), ``compare`` grades an answer with the b
 normaliser against the reference. ``--grader`` swaps the extraction without the benchmark
 knowing: ``regex`` (default) uses ``extract``; ``llm`` asks the judge for the final answer as
 JSON (:mod:`benchgate.grader_llm`), then ``normalise`` + ``compare``; ``cmd:COMMAND`` hands
-each response to a command that returns the verdict (:mod:`benchgate.grader_cmd`).
+each response to a command that returns the verdict (:mod:`benchgate.grader_cmd`); any other
+value goes to the ``pytest_benchgate_make_grader`` hook, whose :data:`Grader` plugs in at the
+same point (:mod:`benchgate.grader_plugin`).
 
 Grading stays a pure function of the item and the task's result: the extractor's reply (or the
 command's verdict) is part of the result, produced by the item's run coroutine, so an extractor
@@ -15,7 +17,7 @@ that fails is an infrastructure error of the item, never a model failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,28 +79,54 @@ class CommandGraded:
     judgments: Sequence[Completion] = field(default_factory=tuple)
 
 
+Grader = Callable[[str, Any, Completion, Any], Grade | Awaitable[Grade]]
+"""A plugin's grader (``pytest_benchgate_make_grader``): ``(benchmark, item, response,
+expected)`` to a :class:`Grade`, or an awaitable of one."""
+
+
+@dataclass(frozen=True)
+class PluginGraded:
+    """A response with the grade a plugin's grader gave it."""
+
+    turns: Sequence[Completion]
+    grade: Grade
+    judgments: Sequence[Completion] = field(default_factory=tuple)
+
+
 @dataclass(frozen=True)
 class GraderChoice:
-    """The parsed ``--grader``: ``kind`` is ``regex``, ``llm`` or ``cmd`` (with ``command``)."""
+    """The parsed ``--grader``: ``kind`` is ``regex``, ``llm``, ``cmd`` (with ``command``) or
+    ``plugin`` (``command`` is the value, ``plugin`` the hook's grader)."""
 
     kind: str = "regex"
     command: str = ""
     explicit: bool = False
+    plugin: Grader | None = field(default=None, compare=False)
 
     def describe(self) -> str:
-        """How the report's ``run`` block names it: ``regex``, ``llm``, ``cmd:COMMAND``."""
-        return f"cmd:{self.command}" if self.kind == "cmd" else self.kind
+        """How the report's ``run`` block names it: ``regex``, ``llm``, ``cmd:COMMAND`` or a
+        plugin's value."""
+        return {"cmd": f"cmd:{self.command}", "plugin": self.command}.get(self.kind, self.kind)
 
 
-def parse_grader(value: str | None, explicit: bool) -> GraderChoice:
-    """``--grader`` text to a :class:`GraderChoice`; :class:`ConfigError` when malformed."""
+def parse_grader(value: str | None, explicit: bool,
+                 make: Callable[[str], Any] | None = None) -> GraderChoice:
+    """``--grader`` text to a :class:`GraderChoice`; :class:`ConfigError` when malformed.
+    ``make(text)`` (the ``pytest_benchgate_make_grader`` hook) is asked for any other value."""
     text = (value or "regex").strip()
     if text in ("regex", "llm"):
         return GraderChoice(text, explicit=explicit)
     if text.startswith("cmd:") and text[4:].strip():
         return GraderChoice("cmd", text[4:].strip(), explicit=explicit)
+    grader = make(text) if make is not None and text else None
+    if grader is not None and not callable(grader):
+        raise ConfigError(f"--grader {text!r}: pytest_benchgate_make_grader returned "
+                          f"{type(grader).__name__}, not a callable grader")
+    if grader is not None:
+        return GraderChoice("plugin", text, explicit=explicit, plugin=grader)
     raise ConfigError(f"--grader {text!r}: use regex, llm or cmd:COMMAND (a shell command that "
-                      "reads one JSON object per item on stdin)")
+                      "reads one JSON object per item on stdin), or a value a plugin's "
+                      "pytest_benchgate_make_grader hook accepts (none did)")
 
 
 def grader_problem(grader: GraderChoice, task: Task, has_judge: bool) -> str | None:
@@ -122,9 +150,15 @@ async def execute(grader: GraderChoice, task: Task, item: Any, ctx: Context) -> 
 
         answer, replies = await extract_with_judge(ctx, result)
         return Extracted(turns=(result,), judgments=tuple(replies), answer=answer)
+    expected = task.extractive.compare(item, None, result.text).expected
+    if grader.plugin is not None:
+        from benchgate.grader_plugin import grade_with_plugin
+
+        grade = await grade_with_plugin(grader.plugin, grader.command, task.name, item, result,
+                                        expected)
+        return PluginGraded(turns=(result,), grade=grade)
     from benchgate.grader_cmd import grade_with_command
 
-    expected = task.extractive.compare(item, None, result.text).expected
     verdict = await grade_with_command(grader.command, task.name, str(item.id), result.text,
                                        expected)
     return CommandGraded(turns=(result,), passed=verdict.passed, extracted=verdict.extracted,
@@ -136,6 +170,8 @@ def grade_result(task: Task, item: Any, result: Any) -> Grade:
     ext = task.extractive
     if ext is not None and isinstance(result, Extracted):
         return ext.from_answer(item, result.answer, result.turns[-1].text)
+    if ext is not None and isinstance(result, PluginGraded):
+        return result.grade
     if ext is not None and isinstance(result, CommandGraded):
         reference = ext.compare(item, None, result.turns[-1].text)
         return Grade(passed=result.passed, score=result.score, expected=reference.expected,

@@ -97,7 +97,8 @@ OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any], str | None]] = [
     (("--grader",), "grader",
      {"metavar": "regex|llm|cmd:COMMAND", "help": "how extractive benchmarks read the final "
       "answer: regex (default), llm (the judge returns it as JSON) or cmd:COMMAND (a command "
-      "grades each response: JSON in on stdin, {\"passed\", \"extracted\"} out)"}, "string"),
+      "grades each response: JSON in on stdin, {\"passed\", \"extracted\"} out); plugins may add "
+      "values (pytest_benchgate_make_grader)"}, "string"),
     (("--multiturn-cases",), "multiturn_cases",
      {"metavar": "DIR", "help": "multiturn: run the YAML cases in DIR instead of the shipped ones "
       "(env BENCHGATE_MULTITURN_CASES)"}, "string"),

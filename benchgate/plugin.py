@@ -34,6 +34,12 @@ RESULTS = pytest.StashKey[Sequence[Any]]()
 BASELINE = pytest.StashKey[dict[str, Any]]()
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from benchgate import newhooks
+
+    pluginmanager.add_hookspecs(newhooks)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 

@@ -82,8 +82,9 @@ class Runtime:
         self.judges: dict[str, ModelSpec] = {j.name: j for j in [self.judge, *panel[1:]] if j}
         self._judge_callers: dict[str, Caller] = {}
         self.serving.begin()
-        self.grader = extractive.parse_grader(options.get(config, "grader"),
-                                              options.is_set(config, "grader"))
+        self.grader = extractive.parse_grader(
+            options.get(config, "grader"), options.is_set(config, "grader"),
+            lambda spec: config.hook.pytest_benchgate_make_grader(config=config, spec=spec))
         self.on_wait: Callable[[], None] | None = None  # called while a test waits (progress)
 
     @property

@@ -78,9 +78,14 @@ class Session:
         self.t0 = time.perf_counter()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Remember failed tests (here or on a worker) for the exit status."""
+        """Remember failed tests (here or on a worker) for the exit status; on an xdist
+        controller, take what the workers spooled so far when a hook follows the records."""
         if report.failed and report.when == "call":
             self.failed.add(report.nodeid)
+        elif report.when == "teardown" and self.worker is None and self.spool is not None \
+                and self.config.hook.pytest_benchgate_item_recorded.get_hookimpls():
+            for records in self.spool.tests():
+                self._add(records)
 
     def start_spool(self) -> str:
         """The controller's spool folder for xdist workers (made on first use)."""
@@ -97,14 +102,19 @@ class Session:
         self._add(records)
 
     def _add(self, records: list[dict[str, Any]]) -> None:
+        """One test's records into the session (the controller's only way in)."""
         for rec in records:
             self.records.setdefault(rec.get("model") or "", {}).setdefault(
                 rec["benchmark"], []).append(rec)
+        hook = self.config.hook.pytest_benchgate_item_recorded
+        if records and hook.get_hookimpls():
+            hook(config=self.config, records=records)
 
     def collect_spool(self) -> None:
-        """Controller: read what the workers spooled, then remove the folder."""
+        """Controller: read what the workers spooled (what is left), then remove the folder."""
         if self.worker is None and self.spool is not None:
-            self._add(list(self.spool.read()))
+            for records in self.spool.tests():
+                self._add(records)
             self.spool.close()
             self.spool = None
 
@@ -237,4 +247,6 @@ class Session:
             self.lines.append(f"model {spec.name}:")
         self.lines += summary_lines(found["sections"], found["gates"], path)
         self.lines += notes
+        self.config.hook.pytest_benchgate_report_written(config=self.config,
+                                                         path=path.absolute(), report=self.report)
         return any(not g["ok"] for g in found["gates"])
