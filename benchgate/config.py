@@ -1,4 +1,4 @@
-"""The models file (SPEC §4): parsing, env expansion and validation.
+"""The models file (README "models.yaml"): parsing, env expansion and validation.
 
 Every problem is reported as a :class:`ConfigError` naming the file, the key (or line) and the
 valid choices; the plugin turns it into ``pytest.UsageError`` (exit status 4).
