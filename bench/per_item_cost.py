@@ -6,7 +6,9 @@ Each figure is a ratio measured in one run on this machine, side by side with it
    same request bodies (recorded by the server during the suite's run) at the same concurrency;
 2. cold, GSM8K + MMLU-Pro (13,351 items with ``--data-dir``) at concurrency 256: wall, CPU, peak
    RSS vs the bare client;
-3. fully cached rerun of the GSM8K items  vs  bare pytest running as many trivial parametrized tests;
+3. fully cached rerun of the GSM8K items  vs  bare pytest running as many trivial parametrized tests,
+   with the same outcomes: once with every cached answer right (the server answers from the
+   reference key) against passing tests, once with nearly every answer wrong against failing ones;
 4. a one-item run (start-up, report)  vs  bare pytest on a one-test file, same venv and plugins;
 5. collection of MMLU-Pro (``--collect-only``).
 
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,12 +60,23 @@ BARE_CLIENT = textwrap.dedent("""
 """)
 
 
+GSM8K_QUESTION = re.compile(r"Problem: (.*)\nYour response should end", re.DOTALL)
+
+
+def gsm8k_key(path: Path) -> dict[str, str]:
+    """Question -> reference final answer (the number after ``####``, commas dropped)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {r["question"]: r["answer"].split("####")[-1].strip().replace(",", "") for r in rows}
+
+
 class OutsideServer:
     """aiohttp chat-completions server on a thread; records request bodies when asked."""
 
     def __init__(self, latency_ms: float) -> None:
         self.latency = latency_ms / 1000
         self.record: list[dict[str, Any]] | None = None
+        # GSM8K question -> reference answer: when set, such prompts get the right answer
+        self.key: dict[str, str] | None = None
         self.requests = 0
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -83,10 +97,15 @@ class OutsideServer:
             if self.record is not None:
                 self.record.append(body)
             await asyncio.sleep(self.latency)
+            content = "Let me see. The answer is (B). #### 42"
+            if self.key is not None:
+                asked = GSM8K_QUESTION.search(str(body["messages"][-1]["content"]))
+                if asked and asked.group(1) in self.key:
+                    content = f"Step by step.\nThe final answer is {self.key[asked.group(1)]}"
             return web.json_response({
                 "id": "x", "object": "chat.completion", "model": "outside",
                 "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                    "role": "assistant", "content": "Let me see. The answer is (B). #### 42"}}],
+                    "role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}})
 
         async def start() -> None:
@@ -172,11 +191,13 @@ def row(name: str, ours: tuple[float, ...], anchor: tuple[float, ...], target: s
           f"{ours[0] / anchor[0]:.2f}x | {target} |")
 
 
-def trivial_tests(work: Path, n: int) -> Path:
-    path = work / "trivial" / f"test_trivial_{n}.py"
+def trivial_tests(work: Path, n: int, passing: bool = True) -> Path:
+    """``n`` trivial parametrized tests, all passing or all failing."""
+    path = work / "trivial" / f"test_trivial_{n}_{passing}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
+    check = "i >= 0" if passing else "i < 0, f'item {i}: expected 18, got 17'"
     path.write_text(f"import pytest\n\n\n@pytest.mark.parametrize('i', range({n}))\n"
-                    "def test_trivial(i):\n    assert i >= 0\n")
+                    f"def test_trivial(i):\n    assert {check}\n")
     return path
 
 
@@ -214,16 +235,26 @@ def main() -> None:
             row(f"cold, {len(bodies)} items (GSM8K + MMLU-Pro) at concurrency 256", ours, anchor,
                 "throughput >= 0.5x (ratio <= 2), RSS < 300 MB")
 
-        cache = work / "cache"
-        args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir", str(cache)]
-        measure(suite([gsm8k], server, work, *args_cached), work)
-        before = server.requests
-        ours = measure(suite([gsm8k], server, work, *args_cached), work)
-        assert server.requests == before, "cached rerun made calls"
+        # like with like: the trivial tests pass, so the cached answers are right (the server
+        # answers from the reference key); a second pair compares failing items with failing tests
         count = sum(1 for _ in open(Path(data) / "gsm8k" / "test.jsonl"))
-        anchor = measure([sys.executable, "-m", "pytest", str(trivial_tests(work, count)), "-q",
-                          "--tb=no", "--no-header", "-p", "no:cacheprovider"], work)
-        row(f"fully cached rerun, {count} GSM8K items", ours, anchor, "<= 1.3x")
+        for passing in (True, False):
+            server.key = gsm8k_key(Path(data) / "gsm8k" / "test.jsonl") if passing else None
+            cache = work / f"cache-{passing}"
+            args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir", str(cache)]
+            measure(suite([gsm8k], server, work, *args_cached), work)
+            before = server.requests
+            ours = measure(suite([gsm8k], server, work, *args_cached), work)
+            assert server.requests == before, "cached rerun made calls"
+            assert ours[3] == (0 if passing else 1), f"cached rerun exited {ours[3]}"
+            anchor = measure([sys.executable, "-m", "pytest",
+                              str(trivial_tests(work, count, passing)), "-q", "--tb=no",
+                              "--no-header", "-p", "no:cacheprovider"], work)
+            kind = "every item right" if passing else "nearly every item wrong"
+            row(f"fully cached rerun, {count} GSM8K items, {kind}", ours, anchor,
+                "<= 1.3x" if passing else "(same outcomes as the trivial tests)")
+        args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir",
+                       str(work / "cache-True")]
 
         ours = measure(suite([gsm8k], server, work, *args_cached, "--limit", "1"), work)
         anchor = measure([sys.executable, "-m", "pytest", str(trivial_tests(work, 1)), "-q",
