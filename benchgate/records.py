@@ -37,7 +37,15 @@ def completions_of(result: Any) -> tuple[list[Completion], list[Completion]]:
     return [], []
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _safe(value: Any) -> Any:
+    """``value`` as JSON gives it back (tuples as lists, unknown objects as strings)."""
+    if type(value) in _PLAIN:  # most expected/extracted values: nothing to convert
+        return value
+    if type(value) is dict and all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
+        return dict(value)
     return json.loads(json.dumps(value, default=str))
 
 

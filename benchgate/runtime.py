@@ -302,7 +302,7 @@ class Runtime:
             self._ensure_callers()
             item = node.callspec.params["item"]  # type: ignore[attr-defined]
             fut = self.loop.submit(self._run(task, item, self.model_of(node)))
-        while self.on_wait is not None:
+        while self.on_wait is not None and not fut.done():
             try:
                 return fut.result(timeout=0.5)
             except concurrent.futures.TimeoutError:

@@ -19,7 +19,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,27 @@ def _no_signals() -> Iterator[None]:
 
 
 def _temp(target: Path, text: str) -> Path:
+    return _temp_lines(target, [text])[0]
+
+
+def _temp_lines(target: Path, lines: Iterable[str]) -> tuple[Path, str]:
+    """A synced temp file beside ``target`` holding ``lines``, and its sha256. Lines are
+    written as they come: a 12,000-item file never exists as one string in memory."""
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return Path(name)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for line in lines:
+                data = line.encode("utf-8")
+                digest.update(data)
+                fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name), digest.hexdigest()
 
 
 Update = Callable[[dict[str, Any], Callable[[str], list[dict[str, Any]]]],
@@ -117,12 +132,13 @@ def commit(path: Path, update: Update) -> dict[str, Any]:
         try:
             for bench, records in items.items():
                 target = folder / f"{bench}.items.jsonl"
-                text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-                temps.append((_temp(target, text), target))
+                temp, sha = _temp_lines(target, (json.dumps(r, ensure_ascii=False) + "\n"
+                                                 for r in records))
+                temps.append((temp, target))
                 section = report["benchmarks"].get(bench)
                 if isinstance(section, dict):
                     section["items"] = {"file": target.name, "count": len(records),
-                                        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+                                        "sha256": sha}
             temps.append((_temp(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
                           path))
             with _no_signals():
