@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 
-from benchgate import extractive, fingerprint, options
+from benchgate import extractive, options
 from benchgate.cache import Cache
 from benchgate.client import EndpointPool
 from benchgate.config import ModelSpec, parse_threshold
 from benchgate.data import DataSource
 from benchgate.errors import ConfigError, InfraError
 from benchgate.panel import run_panel
+from benchgate.probe import probe
 from benchgate.resolve import Resolver
 from benchgate.responses import load_responses
-from benchgate.scheduler import CallContext, Caller, Counters, LoopThread
+from benchgate.scheduler import CallContext, Caller, Counters, LoopThread, settle
 from benchgate.serving import Serving
 from benchgate.simjudge import SIM, announce_judges
 from benchgate.simproc import post_json, sim_root
@@ -142,40 +143,9 @@ class Runtime:
         return self._pools[spec.name + spec.source]
 
     def probe(self) -> None:
-        """Learn the served model ids from ``/v1/models``; an unreachable endpoint ends the run."""
-        wanted = [(spec, "model") for spec in self.models.values() if spec.name not in self.served]
-        wanted += [(spec, "judge") for name, spec in self.judges.items()
-                   if name not in self.judges_served]
-        for spec, kind in wanted:
-            if not spec.endpoints:
-                continue
-            try:
-                ids = self.loop.run(self.pool(spec).served_models(), timeout=60)
-            except InfraError as exc:
-                raise ConfigError(f"{spec.name} endpoint unreachable: {exc} (is the server "
-                                  "running? check --endpoint / the models file)") from None
-            served = spec.served if spec.served in ids else (ids[0] if ids else spec.served)
-            key = f"judge:{spec.name}" if kind == "judge" else spec.name
-            if kind == "judge":
-                self.judges_served[spec.name] = served
-                self.shared["judges_served"] = dict(self.judges_served)
-                if spec is self.judge:
-                    self.judge_served = self.shared["judge_served"] = served
-            else:
-                self.served[spec.name] = served
-                self.shared["served"] = dict(self.served)
-            if spec.source == "simulator" and kind == "judge":
-                found = fingerprint.make({"id": served, **self.resolver.sim_judge_settings(served)},
-                                         {})
-            elif spec.source == "simulator":
-                found = fingerprint.make({"id": "sim", **self.resolver.sim_settings()}, {})
-            else:
-                found = self.loop.run(fingerprint.fetch(spec.endpoints[0], served, spec.api_key),
-                                      timeout=60)
-            self.fingerprints[key] = found
-            if kind == "judge" and spec is self.judge:
-                self.fingerprints[""] = found
-            self.shared["fingerprints"] = dict(self.fingerprints)
+        """Learn the served model ids from ``/v1/models`` and the weights' fingerprints; an
+        unreachable endpoint ends the run (:func:`benchgate.probe.probe`)."""
+        probe(self)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
         """Request parameters the user set (temperature 0 unless told otherwise), ``--seed``;
@@ -276,7 +246,7 @@ class Runtime:
         async def start() -> None:
             for nodeid, task, item, model in jobs:
                 job = asyncio.ensure_future(self._run(task, item, model))
-                job.add_done_callback(functools.partial(_settle, futures[nodeid]))
+                job.add_done_callback(functools.partial(settle, futures[nodeid]))
 
         self.loop.run(start())
 
@@ -329,11 +299,3 @@ class Runtime:
         self.resolver.stop()
         self.serving.stop_all()
 
-
-def _settle(fut: concurrent.futures.Future[list[Any]], task: asyncio.Future[list[Any]]) -> None:
-    if task.cancelled():
-        fut.cancel()
-    elif task.exception() is not None:
-        fut.set_exception(task.exception())  # type: ignore[arg-type]
-    else:
-        fut.set_result(task.result())

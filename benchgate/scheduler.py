@@ -187,3 +187,13 @@ class CallContext:
             self._counters.model_calls += 1
         self._cache.put(key, result.to_json())
         return result
+
+
+def settle(fut: concurrent.futures.Future[list[Any]], task: asyncio.Future[list[Any]]) -> None:
+    """Pass a loop task's outcome to the thread-side future waiting for it."""
+    if task.cancelled():
+        fut.cancel()
+    elif task.exception() is not None:
+        fut.set_exception(task.exception())  # type: ignore[arg-type]
+    else:
+        fut.set_result(task.result())
