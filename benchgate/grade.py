@@ -26,5 +26,10 @@ class Grade:
     @property
     def message(self) -> str:
         """One-line explanation used in assertion messages."""
-        text = f"expected {self.expected!r}, got {self.extracted!r}"
-        return f"{text} ({self.detail})" if self.detail else text
+        return explain(self.expected, self.extracted, self.detail)
+
+
+def explain(expected: Any, extracted: Any, detail: str = "") -> str:
+    """``expected X, got Y`` (and the detail in parentheses): :attr:`Grade.message`."""
+    text = f"expected {expected!r}, got {extracted!r}"
+    return f"{text} ({detail})" if detail else text

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from benchgate.extractive import grade_result
-from benchgate.grade import Grade
+from benchgate.grade import Grade, explain
 from benchgate.panel import PanelResult, grade_panel
 from benchgate.records import completions_of
 from benchgate.task import Task, Verdict
@@ -62,8 +62,8 @@ def _empty_note(result: Any) -> str | None:
 
 def default_message(task: Task, item: Any, verdict: Verdict) -> str:
     """``<benchmark> <id>: expected X, got Y`` plus a repeat tally."""
-    rep = replace(verdict.grades[0], expected=verdict.expected, extracted=verdict.extracted)
-    return f"{task.name} {getattr(item, 'id', '')}: {rep.message}"
+    text = explain(verdict.expected, verdict.extracted, verdict.grades[0].detail)
+    return f"{task.name} {getattr(item, 'id', '')}: {text}"
 
 
 def tally(verdict: Verdict) -> str:
@@ -99,4 +99,6 @@ def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) 
         message = task.describe(item, verdict)
     else:
         message = default_message(task, item, verdict)
-    return replace(verdict, message=message + tally(verdict))
+    return Verdict(passed=verdict.passed, score=verdict.score, grades=verdict.grades,
+                   message=message + tally(verdict), expected=verdict.expected,
+                   extracted=verdict.extracted)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+_LINE = json.JSONEncoder(ensure_ascii=False)  # json.dumps(**kw) builds one per call
 
 class Spool:
     """A folder of ``<worker>.jsonl`` files."""
@@ -31,7 +32,7 @@ class Spool:
         """Write one test's records as one line (a reader never sees half of a test)."""
         if self._out is None:
             self._out = open(self.path / f"{worker}.jsonl", "a", encoding="utf-8")
-        self._out.write(json.dumps(list(records), ensure_ascii=False) + "\n")
+        self._out.write(_LINE.encode(list(records)) + "\n")
         self._out.flush()
 
     def tests(self) -> Iterator[list[dict[str, Any]]]:

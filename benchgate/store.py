@@ -26,6 +26,8 @@ from typing import Any
 LOCK = ".report.lock"
 
 
+_LINE = json.JSONEncoder(ensure_ascii=False)  # json.dumps(**kw) builds one per call
+
 def empty_report() -> dict[str, Any]:
     """A report with no benchmarks."""
     return {"schema_version": 1, "model": {}, "benchmarks": {}, "gates": []}
@@ -132,7 +134,7 @@ def commit(path: Path, update: Update) -> dict[str, Any]:
         try:
             for bench, records in items.items():
                 target = folder / f"{bench}.items.jsonl"
-                temp, sha = _temp_lines(target, (json.dumps(r, ensure_ascii=False) + "\n"
+                temp, sha = _temp_lines(target, (_LINE.encode(r) + "\n"
                                                  for r in records))
                 temps.append((temp, target))
                 section = report["benchmarks"].get(bench)

@@ -114,6 +114,10 @@ class Verdict:
         """How many repeats were graded."""
         return len(self.grades)
 
+    def __repr__(self) -> str:
+        # short: a failing ``assert verdict.passed`` puts this repr in its explanation
+        return f"Verdict(passed={self.passed}, score={self.score:g}, repeats={self.repeats})"
+
 
 @dataclass(frozen=True)
 class Task:

@@ -117,6 +117,7 @@ def grade_gsm8k(response: str, answer: str) -> Grade:
 
 def compare_answer(got: str | None, answer: str) -> Grade:
     """Exact rational match of a normalised answer (None: none found) with ``answer``."""
-    ok = got is not None and Fraction(got) == Fraction(answer)
+    # normalised answers are canonical, so equal strings are equal numbers
+    ok = got is not None and (got == answer or Fraction(got) == Fraction(answer))
     return Grade(passed=ok, score=1.0 if ok else 0.0, expected=answer, extracted=got,
                  detail="" if got is not None else "no number in the response")
