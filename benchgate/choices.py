@@ -1,5 +1,8 @@
 r"""Lettered multiple choice, shared by the multiple-choice benchmarks (MMLU-Pro, TruthfulQA MC1,
-ARC-Challenge): the options block, two letter readers and the grade.
+ARC-Challenge): the item, the options block, two letter readers and the grade.
+
+A benchmark whose items are a question, its options and the correct letter loads
+:class:`LetteredQuestion` items and needs no dataclass of its own; ``lettered()`` reads them.
 
 :func:`read_letter` is the strict reader for new benchmarks: the last stated choice ("The
 answer is (G)", "Answer: G", "The correct option is G", "I would go with G", "my choice is
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from benchgate.extractive import Extractive
@@ -56,6 +60,25 @@ _REF_LAST_LETTER = re.compile(r"\b[A-J]\b(?!.*\b[A-J]\b)", re.DOTALL)
 _BARE = re.compile(r"\s*(?:(?i:option|choice)\s+)?[\(\[]?([A-Za-z])(?![A-Za-z0-9'’])")
 
 
+@dataclass(frozen=True)
+class LetteredQuestion:
+    """A lettered multiple-choice item: ``options`` in the order asked (lettered A, B, ...) and
+    ``answer``, the letter of the correct one."""
+
+    id: str
+    question: str
+    options: tuple[str, ...]
+    answer: str
+
+
+def _n_options(item: LetteredQuestion) -> int:
+    return len(item.options)
+
+
+def _answer(item: LetteredQuestion) -> str:
+    return item.answer
+
+
 def options_block(options: Sequence[str]) -> str:
     """``A. first`` / ``B. second`` ..., one option a line (no trailing newline)."""
     if len(options) > len(LETTERS):
@@ -76,10 +99,12 @@ def sim_answer(answer: str, n_options: int, correct: bool) -> str:
     return f"The answer is {letter}."
 
 
-def lettered(n_options: Callable[[Any], int], answer: Callable[[Any], str]) -> Extractive:
+def lettered(n_options: Callable[[Any], int] = _n_options,
+             answer: Callable[[Any], str] = _answer) -> Extractive:
     """The :class:`~benchgate.extractive.Extractive` of a lettered multiple-choice benchmark:
     :func:`read_letter` among the item's ``n_options``, exact match with its ``answer``
-    letter, and :func:`bare_letter` for an answer another extractor read."""
+    letter, and :func:`bare_letter` for an answer another extractor read. The defaults read a
+    :class:`LetteredQuestion` (``len(item.options)`` and ``item.answer``)."""
     return Extractive(extract=lambda item, text: read_letter(text, n_options(item)),
                       compare=lambda item, got, text: grade_letter(got, answer(item)),
                       normalise=lambda item, given: bare_letter(given, n_options(item)))

@@ -72,6 +72,23 @@ class Completion:
                    truncated=bool(data.get("truncated")))
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A judged benchmark's result: the model's answers and the judge's verdict on each.
+
+    ``turns[i]`` is the model's completion for the i-th judged turn (both MT-Bench turns, or
+    each judged turn of an MT-Bench-101 dialogue), ``judgments[i]`` the judge's reply on it and
+    ``ratings[i]`` the rating read from that reply. The records read ``turns`` and
+    ``judgments`` by name (:func:`benchgate.records.completions_of`), so a judged benchmark
+    whose result holds something else (AlpacaEval's order, TruthfulQA's labels) declares its own
+    with those two fields.
+    """
+
+    turns: list[Completion]
+    judgments: list[Completion]
+    ratings: list[float]
+
+
 class Context(Protocol):
     """What a task's ``run`` coroutine may call: the model and the judge, cached and retried."""
 

@@ -11,12 +11,11 @@ Zero-shot lettered prompt; the reply's letter is read strictly (:mod:`benchgate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 from benchgate import Task, Verdict
 from benchgate.aggregate import mean_with_rates
-from benchgate.choices import LETTERS, lettered, lettered_prompt, sim_answer
+from benchgate.choices import LETTERS, LetteredQuestion, lettered, lettered_prompt, sim_answer
 from benchgate.data import DataSource, Hub
 from benchgate.errors import DataError
 
@@ -26,17 +25,7 @@ INSTRUCTION = ("Answer the following science question. Exactly one option is cor
                "with the letter of that option only.")
 
 
-@dataclass(frozen=True)
-class Question:
-    """One question; ``answer`` is the letter of the correct option."""
-
-    id: str
-    question: str
-    options: tuple[str, ...]
-    answer: str
-
-
-def load_items(data: DataSource) -> list[Question]:
+def load_items(data: DataSource) -> list[LetteredQuestion]:
     """Every test question, ids = ``id``; labels (A-E or 1-5) become letters by position."""
     items = []
     for row in data.rows("test.jsonl", hub=HUB):
@@ -44,20 +33,19 @@ def load_items(data: DataSource) -> list[Question]:
         if str(row["answerKey"]) not in labels:
             raise DataError(f"arc_challenge: {row['id']}: answerKey {row['answerKey']!r} is not "
                             f"one of the labels {labels}")
-        items.append(Question(id=str(row["id"]), question=row["question"],
-                              options=tuple(row["choices"]["text"]),
-                              answer=LETTERS[labels.index(str(row["answerKey"]))]))
+        items.append(LetteredQuestion(id=str(row["id"]), question=row["question"],
+                                      options=tuple(row["choices"]["text"]),
+                                      answer=LETTERS[labels.index(str(row["answerKey"]))]))
     return items
 
 
 TASK = Task(name="arc_challenge", load=load_items,
             messages=lambda item: lettered_prompt(INSTRUCTION, item.question, item.options),
-            extractive=lettered(lambda item: len(item.options), lambda item: item.answer),
-            max_tokens=512, metric="accuracy", metrics=("unextracted",),
+            extractive=lettered(), max_tokens=512, metric="accuracy", metrics=("unextracted",),
             aggregate=partial(mean_with_rates, metric="accuracy", flags=("unextracted",)),
             sim_reply=lambda item, correct: sim_answer(item.answer, len(item.options), correct))
 
 
 @TASK
-def test_arc_challenge(item: Question, verdict: Verdict) -> None:
+def test_arc_challenge(item: LetteredQuestion, verdict: Verdict) -> None:
     assert verdict.passed, verdict.message

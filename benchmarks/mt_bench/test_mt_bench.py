@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from benchgate import Grade, Task, Verdict
+from benchgate import Context, Grade, Judged, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.judging import ask_judge
-from benchgate.task import Completion, Context
 from graders.judge import parse_fastchat_rating, simulate_judge_formats
 from graders.mt_bench import build_judge_messages, grade_mt_bench, index_templates, select_template
 
@@ -41,15 +40,6 @@ class Question:
     turns: tuple[str, str]
     reference: tuple[str, ...] | None
     templates: tuple[Mapping[str, Any], Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class Judged:
-    """The model's two turns and the judge's verdict on each."""
-
-    turns: list[Completion]
-    judgments: list[Completion]
-    ratings: list[float]
 
 
 def load_items(data: DataSource) -> list[Question]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from benchgate import Grade, Task, Verdict
+from benchgate import Grade, Judged, Task, Verdict
 from benchgate.data import DataSource, Remote
 from benchgate.errors import DataError
 from benchgate.judging import ask_judge
@@ -57,15 +57,6 @@ class Dialogue:
     history: tuple[Mapping[str, str], ...]
     judged: tuple[int, ...]
     prompts: Mapping[str, Any] = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Judged:
-    """The model's answer to each judged turn and the judge's verdict on it."""
-
-    turns: list[Completion]
-    judgments: list[Completion]
-    ratings: list[float]
 
 
 def load_items(data: DataSource) -> list[Dialogue]:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchgate.choices import (
+    LetteredQuestion,
     bare_letter,
     grade_letter,
     lettered,
@@ -68,6 +69,14 @@ def test_grade_letter_and_lettered_extractive() -> None:
     assert ext.from_answer(None, "(c)", "whatever").passed
     assert ext.from_answer(None, None, "C").metrics == {"unextracted": True}
     assert sim_answer("D", 4, True) == "The answer is D." and sim_answer("D", 4, False).endswith(" A.")
+
+
+def test_lettered_reads_a_lettered_question_by_default() -> None:
+    item = LetteredQuestion(id="q1", question="Which?", options=("x", "y", "z"), answer="B")
+    ext = lettered()
+    assert ext.grade(item, Completion(text="The answer is B.")).passed
+    assert not ext.grade(item, Completion(text="The answer is C.")).passed
+    assert ext.grade(item, Completion(text="The answer is D.")).metrics == {"unextracted": True}
 
 
 @given(st.text(max_size=200), st.integers(min_value=0, max_value=30))
