@@ -38,11 +38,11 @@ BAD_FILES = [
     ("test.jsonl", b"", "empty data file (no rows)"),
     ("test.jsonl", _jsonl(ROWS) + '{"question": "caf\u00e9"}\n'.encode("latin-1"),
      "line 3: not UTF-8 text (byte 0xe9); upstream files are UTF-8"),
-    ("test.jsonl.gz", gzip.compress(_jsonl(ROWS * 50))[:-12],
+    ("test.jsonl.gz", gzip.compress(_jsonl(ROWS * 50), mtime=0)[:-12],
      "corrupt or truncated gzip file (Compressed file ended before the end-of-stream marker "
      "was reached)"),
     ("test.jsonl.gz", _jsonl(ROWS), "corrupt or truncated gzip file (Not a gzipped file (b'{\"'))"),
-    ("test.jsonl.gz", gzip.compress(b""), "empty data file (no rows)"),
+    ("test.jsonl.gz", gzip.compress(b"", mtime=0), "empty data file (no rows)"),
     ("mc.json", b"[]", "empty data file (no rows)"),
     ("mc.json", b"", "empty data file (no rows)"),
     ("mc.json", b'[{"a": 1},\n {"a": 2},,\n]', "line 2: malformed JSON (Expecting value at column 11)"),
