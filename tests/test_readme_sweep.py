@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -52,8 +53,11 @@ def test_readme_sweep_runs_as_written(pytester: pytest.Pytester,
     again = pytester.runpytest_subprocess(str(REPO / single[1]), *single[2:], timeout=120)
     assert again.ret == 1 and "calls: 0 made, 4 from cache" in again.stdout.str()
     assert_one_at_a_time(read_events(events), ["checkpoint-200"])
+    # the README's line presumes an activated venv: its scripts come first on PATH
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     done = subprocess.run(compare[0] + " " + " ".join(compare[1:]), shell=True, cwd=pytester.path,
-                          capture_output=True, text=True, timeout=120)  # the shell expands the glob
+                          capture_output=True, text=True, timeout=120,  # the shell expands the glob
+                          env={**os.environ, "PATH": path})
     assert done.returncode == 0, done.stderr
     table = done.stdout[done.stdout.index("## Across the runs"):]
     rows = re.findall(r"^\| (sft@checkpoint-\d+) \| (\S+) \[", table, flags=re.M)
