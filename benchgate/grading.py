@@ -99,6 +99,4 @@ def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) 
         message = task.describe(item, verdict)
     else:
         message = default_message(task, item, verdict)
-    return Verdict(passed=verdict.passed, score=verdict.score, grades=verdict.grades,
-                   message=message + tally(verdict), expected=verdict.expected,
-                   extracted=verdict.extracted)
+    return replace(verdict, message=message + tally(verdict))

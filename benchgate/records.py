@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchgate.grade import Grade
+from benchgate.jsontext import TEXT
 from benchgate.panel import judge_entries
 from benchgate.redact import redact, redact_obj
 from benchgate.regression import flaky_reason
 from benchgate.task import Completion, Verdict
 
 PROPERTY_LIMIT = 300
-# one encoder: json.dumps with options builds a new JSONEncoder on every call
-_TEXT = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def completions_of(result: Any) -> tuple[list[Completion], list[Completion]]:
@@ -110,7 +109,7 @@ def build(*, benchmark: str, model: str, item: Any, nodeid: str, outcome: str,
 
 
 def _short(value: Any) -> str:
-    text = redact(_TEXT.encode(value))
+    text = redact(TEXT.encode(value))
     return text if len(text) <= PROPERTY_LIMIT else text[: PROPERTY_LIMIT - 3] + "..."
 
 

@@ -21,16 +21,16 @@ keys and values). Both are cheap when nothing matches.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from typing import Any
+
+from benchgate.jsontext import TEXT
 
 MASK = "***"
 _MIN_SUBSTRING = 8  # shorter secrets are replaced only as whole tokens
 
 _lock = threading.Lock()
-_BLOB = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps(**kw) builds one per call
 _secrets: set[str] = set()
 _secret_re: re.Pattern[str] | None = None
 
@@ -131,7 +131,7 @@ def _nothing_to_redact(value: Any) -> bool:
     if any(not secret.isprintable() or '"' in secret or "\\" in secret for secret in _secrets):
         return False  # such a secret is escaped in JSON text: walk the strings instead
     try:
-        blob = _BLOB.encode(value)
+        blob = TEXT.encode(value)
     except (TypeError, ValueError):
         return False
     secret_re = _secret_re

@@ -17,7 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-_LINE = json.JSONEncoder(ensure_ascii=False)  # json.dumps(**kw) builds one per call
+from benchgate.jsontext import LINE
+
 
 class Spool:
     """A folder of ``<worker>.jsonl`` files."""
@@ -32,7 +33,7 @@ class Spool:
         """Write one test's records as one line (a reader never sees half of a test)."""
         if self._out is None:
             self._out = open(self.path / f"{worker}.jsonl", "a", encoding="utf-8")
-        self._out.write(_LINE.encode(list(records)) + "\n")
+        self._out.write(LINE.encode(list(records)) + "\n")
         self._out.flush()
 
     def tests(self) -> Iterator[list[dict[str, Any]]]:

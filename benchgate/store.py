@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from benchgate.jsontext import LINE
+
 LOCK = ".report.lock"
 
-
-_LINE = json.JSONEncoder(ensure_ascii=False)  # json.dumps(**kw) builds one per call
 
 def empty_report() -> dict[str, Any]:
     """A report with no benchmarks."""
@@ -134,7 +134,7 @@ def commit(path: Path, update: Update) -> dict[str, Any]:
         try:
             for bench, records in items.items():
                 target = folder / f"{bench}.items.jsonl"
-                temp, sha = _temp_lines(target, (_LINE.encode(r) + "\n"
+                temp, sha = _temp_lines(target, (LINE.encode(r) + "\n"
                                                  for r in records))
                 temps.append((temp, target))
                 section = report["benchmarks"].get(bench)
