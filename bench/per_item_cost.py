@@ -5,17 +5,23 @@ Each figure is a ratio measured in one run on this machine, side by side with it
 1. cold, N GSM8K items at concurrency 32, whole process  vs  a bare aiohttp client sending the
    same request bodies (recorded by the server during the suite's run) at the same concurrency;
 2. cold, GSM8K + MMLU-Pro (13,351 items with ``--data-dir``) at concurrency 256: wall, CPU, peak
-   RSS vs the bare client;
+   RSS vs the bare client, and pytest's own floor beside it: bare pytest running as many trivial
+   passing tests, against the same bare client (on 2 slow cores pytest alone nears the 2x bound);
 3. fully cached rerun of the GSM8K items  vs  bare pytest running as many trivial parametrized tests,
    with the same outcomes: once with every cached answer right (the server answers from the
    reference key) against passing tests, once with nearly every answer wrong against failing ones;
 4. a one-item run (start-up, report)  vs  bare pytest on a one-test file, same venv and plugins;
 5. collection of MMLU-Pro (``--collect-only``).
 
+Rows 1, 3 and 4 run ``--rounds`` interleaved (ours, anchor) pairs and print medians with every
+round's ratio: this machine's speed drifts by tens of percent within minutes, so one pair is
+noise. The last line prints a fixed CPU loop's time, to compare machines and moments.
+
 The server is an outside asyncio (aiohttp) OpenAI-compatible server with a fixed latency, not
 the project's simulator. Usage::
 
     python bench/per_item_cost.py --data-dir ../shared/datasets [--latency-ms 200] [--skip-large]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -27,12 +33,15 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
+import timeit
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +194,31 @@ def bare_client(server: OutsideServer, bodies: list[dict[str, Any]], conc: int,
     return measure([sys.executable, str(script), server.url, str(data), str(conc)], work)
 
 
-def row(name: str, ours: tuple[float, ...], anchor: tuple[float, ...], target: str) -> None:
+Measured = tuple[float, float, float, int]
+
+
+def paired(ours: Callable[[], Measured], anchor: Callable[[], Measured],
+           rounds: int) -> tuple[Measured, Measured, list[float]]:
+    """``rounds`` interleaved (ours, anchor) pairs: the median of each figure, and every
+    round's ratio (this machine's speed drifts by tens of percent within minutes)."""
+    pairs = [(ours(), anchor()) for _ in range(rounds)]
+    ratios = [o[0] / a[0] for o, a in pairs]
+
+    def median(runs: list[Measured]) -> Measured:
+        return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                statistics.median(r[2] for r in runs), runs[0][3])
+
+    return median([o for o, _ in pairs]), median([a for _, a in pairs]), ratios
+
+
+def row(name: str, ours: Measured, anchor: Measured, target: str,
+        ratios: list[float] | None = None) -> None:
+    ratios = ratios or [ours[0] / anchor[0]]
+    spread = "" if len(ratios) < 2 else \
+        f" (rounds {', '.join(f'{r:.2f}' for r in ratios)})"
     print(f"| {name} | {ours[0]:.2f} s, {ours[1]:.1f} s CPU, {ours[2]:.0f} MB | "
           f"{anchor[0]:.2f} s, {anchor[1]:.1f} s CPU, {anchor[2]:.0f} MB | "
-          f"{ours[0] / anchor[0]:.2f}x | {target} |")
+          f"{statistics.median(ratios):.2f}x{spread} | {target} |", flush=True)
 
 
 def trivial_tests(work: Path, n: int, passing: bool = True) -> Path:
@@ -207,6 +237,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=200)
     parser.add_argument("--cold-items", type=int, default=500)
     parser.add_argument("--skip-large", action="store_true", help="skip the 13,351-item run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved (ours, anchor) rounds of the shorter rows; medians")
     args = parser.parse_args()
     data = str(Path(args.data_dir).resolve())
     work = Path(tempfile.mkdtemp(prefix="benchgate-cost-"))
@@ -219,21 +251,36 @@ def main() -> None:
     print("|---|---|---|---|---|")
     try:
         n = args.cold_items
-        server.record = []
-        ours = measure(suite([gsm8k], server, work, "--data-dir", data, "--limit", str(n),
-                             "--concurrency", "32", "--no-cache"), work)
-        bodies, server.record = server.record, None
-        anchor = bare_client(server, bodies, 32, work)
-        row(f"cold, {n} GSM8K items at concurrency 32", ours, anchor, "<= 1.25x")
+        bodies: list[dict[str, Any]] = []
+
+        def cold() -> Measured:
+            server.record = [] if not bodies else None
+            got = measure(suite([gsm8k], server, work, "--data-dir", data, "--limit", str(n),
+                                "--concurrency", "32", "--no-cache"), work)
+            if server.record is not None:
+                bodies.extend(server.record)
+            server.record = None
+            return got
+
+        ours, anchor, ratios = paired(cold, lambda: bare_client(server, bodies, 32, work),
+                                      args.rounds)
+        row(f"cold, {n} GSM8K items at concurrency 32", ours, anchor, "<= 1.25x", ratios)
 
         if not args.skip_large:
             server.record = []
             ours = measure(suite([gsm8k, mmlu], server, work, "--data-dir", data,
                                  "--concurrency", "256", "--no-cache"), work)
-            bodies, server.record = server.record, None
-            anchor = bare_client(server, bodies, 256, work)
-            row(f"cold, {len(bodies)} items (GSM8K + MMLU-Pro) at concurrency 256", ours, anchor,
+            large, server.record = server.record, None
+            anchor = bare_client(server, large, 256, work)
+            row(f"cold, {len(large)} items (GSM8K + MMLU-Pro) at concurrency 256", ours, anchor,
                 "throughput >= 0.5x (ratio <= 2), RSS < 300 MB")
+            # pytest's own floor: as many trivial passing tests, nothing else (the cheapest
+            # item pytest runs), against the same bare client
+            floor = measure([sys.executable, "-m", "pytest",
+                             str(trivial_tests(work, len(large))), "-q", "--tb=no",
+                             "--no-header", "-p", "no:cacheprovider"], work)
+            row(f"  floor: bare pytest, {len(large)} trivial passing tests (vs the bare client)",
+                floor, anchor, "pytest alone")
 
         # like with like: the trivial tests pass, so the cached answers are right (the server
         # answers from the reference key); a second pair compares failing items with failing tests
@@ -244,28 +291,40 @@ def main() -> None:
             args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir", str(cache)]
             measure(suite([gsm8k], server, work, *args_cached), work)
             before = server.requests
-            ours = measure(suite([gsm8k], server, work, *args_cached), work)
+
+            def rerun(args_cached: list[str] = args_cached) -> Measured:
+                return measure(suite([gsm8k], server, work, *args_cached), work)
+
+            trivial = [sys.executable, "-m", "pytest", str(trivial_tests(work, count, passing)),
+                       "-q", "--tb=no", "--no-header", "-p", "no:cacheprovider"]
+            def bare(trivial: list[str] = trivial) -> Measured:
+                return measure(trivial, work)
+
+            ours, anchor, ratios = paired(rerun, bare, args.rounds)
             assert server.requests == before, "cached rerun made calls"
             assert ours[3] == (0 if passing else 1), f"cached rerun exited {ours[3]}"
-            anchor = measure([sys.executable, "-m", "pytest",
-                              str(trivial_tests(work, count, passing)), "-q", "--tb=no",
-                              "--no-header", "-p", "no:cacheprovider"], work)
             kind = "every item right" if passing else "nearly every item wrong"
             row(f"fully cached rerun, {count} GSM8K items, {kind}", ours, anchor,
-                "<= 1.3x" if passing else "(same outcomes as the trivial tests)")
+                "<= 1.3x" if passing else "(same outcomes as the trivial tests)", ratios)
         args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir",
                        str(work / "cache-True")]
 
-        ours = measure(suite([gsm8k], server, work, *args_cached, "--limit", "1"), work)
-        anchor = measure([sys.executable, "-m", "pytest", str(trivial_tests(work, 1)), "-q",
-                          "--tb=no", "--no-header", "-p", "no:cacheprovider"], work)
-        row("a one-item run (cached; start-up, report)", ours, anchor, "<= 1.25x")
+        one = [sys.executable, "-m", "pytest", str(trivial_tests(work, 1)), "-q", "--tb=no",
+               "--no-header", "-p", "no:cacheprovider"]
+        ours, anchor, ratios = paired(
+            lambda: measure(suite([gsm8k], server, work, *args_cached, "--limit", "1"), work),
+            lambda: measure(one, work), args.rounds)
+        row("a one-item run (cached; start-up, report)", ours, anchor, "<= 1.25x", ratios)
 
-        wall, cpu, rss, _ = measure([sys.executable, "-m", "pytest", mmlu, "--collect-only", "-q",
-                                     "-p", "no:cacheprovider", "--data-dir", data, "--endpoint",
-                                     server.url, "--model", "outside"], work)
-        print(f"| collection of MMLU-Pro (12,032 items) | {wall:.2f} s, {cpu:.1f} s CPU, "
-              f"{rss:.0f} MB | - | - | < 3 s |")
+        walls = [measure([sys.executable, "-m", "pytest", mmlu, "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "--data-dir", data, "--endpoint",
+                          server.url, "--model", "outside"], work) for _ in range(args.rounds)]
+        wall = statistics.median(w[0] for w in walls)
+        print(f"| collection of MMLU-Pro (12,032 items) | {wall:.2f} s (rounds "
+              f"{', '.join(f'{w[0]:.2f}' for w in walls)}), {walls[0][2]:.0f} MB | - | - | < 3 s |")
+        speed = timeit.timeit("sum(i * i for i in range(10**6))", number=3) / 3
+        print(f"machine speed: {speed * 1000:.0f} ms for sum(i*i for i in range(10**6)); "
+              f"load {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,11 +20,14 @@ from typing import Any
 SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT, created REAL)"
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def cache_key(identity: Mapping[str, Any], messages: Sequence[Mapping[str, Any]],
               params: Mapping[str, Any], repeat: int) -> str:
     """Digest identifying one call; stable across processes and Python versions."""
-    blob = json.dumps({"identity": identity, "messages": messages, "params": params,
-                       "repeat": repeat}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    blob = _CANONICAL.encode({"identity": identity, "messages": messages, "params": params,
+                              "repeat": repeat})
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -59,8 +62,12 @@ class Cache:
         return found
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """One entry or None."""
-        return self.get_many([key]).get(key)
+        """One entry or None (one query: a cached rerun makes one per call)."""
+        if self._db is None:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: Mapping[str, Any]) -> None:
         """Store (and commit) one entry."""

@@ -219,6 +219,8 @@ class Runtime:
 
             return list(await asyncio.gather(*(run_panel(execute, ctx, self._judge_callers)
                                                for ctx in contexts)))
+        if len(contexts) == 1:  # no gather: one task fewer per item
+            return [await extractive.execute(self.grader, task, item, contexts[0])]
         return list(await asyncio.gather(*(extractive.execute(self.grader, task, item, ctx)
                                            for ctx in contexts)))
 

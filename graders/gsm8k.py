@@ -87,6 +87,8 @@ def _canonical(value: Fraction) -> str:
 def normalize(text: str) -> str | None:
     """``"$1,234.50"`` -> ``"1234.5"``, ``"\\frac{1}{3}"`` -> ``"1/3"``; None when ``text``
     holds no number. Equal numbers normalise to the same string."""
+    if text.isascii() and text.isdigit():  # most answers: a plain integer, no Fraction needed
+        return str(int(text))
     value = to_fraction(text)
     return None if value is None else _canonical(value)
 

@@ -47,6 +47,14 @@ def test_cache_key_changes_with_every_component() -> None:
     assert base != cache_key(ident, msgs, {"temperature": 0}, 1)
 
 
+def test_cache_key_digest_is_pinned() -> None:
+    # existing caches stay valid only while the key's canonical JSON never changes
+    key = cache_key({"model": "m", "served": "x", "revision": None},
+                    [{"role": "user", "content": 'Janet\u2019s ducks \u00e9 "q"'}],
+                    {"temperature": 0.0, "seed": 3, "max_tokens": 5}, 2)
+    assert key == "c2499a5f90e1a971052628ce8189c82ed8050a1aec0a05702f6d5c521e696b77"
+
+
 def test_cache_roundtrip_across_connections(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     first, second = Cache(path), Cache(path)

@@ -142,3 +142,11 @@ def test_normalize_is_exact(magnitude: Fraction, negative: bool, places: int) ->
     decimal = f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
     got = normalize(decimal)
     assert got is not None and Fraction(got) == Fraction(decimal) and normalize(got) == got
+
+
+@given(st.from_regex(r"\A[0-9]{1,40}\Z"))
+def test_plain_integers_normalise_as_their_exact_value(digits: str) -> None:
+    # the integer fast path agrees with the Fraction route (leading zeros, long numbers)
+    value = to_fraction(digits)
+    assert value is not None and value.denominator == 1
+    assert normalize(digits) == str(value.numerator)
