@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from typing import Any
 
@@ -200,3 +201,38 @@ def _resolve(config: pytest.Config, dest: str) -> Any:
     if dest in ENV and os.environ.get(ENV[dest]):
         return os.environ[ENV[dest]]
     return DEFAULTS.get(dest, value)
+
+
+def pool_settings(config: pytest.Config, spec: Any, workers: int
+                  ) -> tuple[int, float, int, bool, dict[str, Any]]:
+    """An endpoint pool's (concurrency, timeout, retries, adaptive, caps) for ``spec`` (a
+    :class:`~benchgate.config.ModelSpec`): the command line beats the models file, which beats
+    the ini value or default; concurrency and a rate limit are split across ``workers``."""
+    cli = config.getoption
+    raw = get(config, "concurrency") if cli("concurrency") is not None or \
+        spec.concurrency is None else spec.concurrency
+    adaptive = str(raw) == "auto"
+    conc = 4 if adaptive else max(1, math.ceil(int(raw) / workers))
+    timeout = float(get(config, "request_timeout") if cli("request_timeout") is not None or
+                    spec.request_timeout is None else spec.request_timeout)
+    retries = int(get(config, "max_retries") if cli("max_retries") is not None or
+                  spec.max_retries is None else spec.max_retries)
+    cap: dict[str, Any] = {} if spec.max_response_bytes is None else {
+        "max_response_bytes": spec.max_response_bytes}
+    if spec.rate_limit is not None:  # a judge's requests per second, split like conc
+        cap["rate_limit"] = spec.rate_limit / workers
+    return conc, timeout, retries, adaptive, cap
+
+
+def sampling(config: pytest.Config, spec_sampling: dict[str, Any], repeats: int,
+             defaults: dict[str, Any]) -> dict[str, Any]:
+    """Request parameters the user set (``defaults``, then the models file's sampling, then
+    ``--seed``; seed 0 when repeats need one); they override each benchmark's defaults such
+    as ``max_tokens``."""
+    params = {**defaults, **spec_sampling}
+    seed = get(config, "seed")
+    if seed is not None:
+        params["seed"] = seed
+    elif repeats > 1 and "seed" not in params:
+        params["seed"] = 0
+    return params

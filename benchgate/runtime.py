@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,21 +114,8 @@ class Runtime:
     def pool(self, spec: ModelSpec) -> EndpointPool:
         """The endpoint pool of ``spec`` (created on the loop, where its semaphores live)."""
         if spec.name + spec.source not in self._pools:
-            cli = self.config.getoption
-            raw = options.get(self.config, "concurrency") if cli(
-                "concurrency") is not None or spec.concurrency is None else spec.concurrency
-            adaptive = str(raw) == "auto"
-            conc = 4 if adaptive else max(1, math.ceil(int(raw) / self.workercount))
-            timeout = float(options.get(self.config, "request_timeout")
-                            if cli("request_timeout") is not None or spec.request_timeout is None
-                            else spec.request_timeout)
-            retries = int(options.get(self.config, "max_retries")
-                          if cli("max_retries") is not None or spec.max_retries is None
-                          else spec.max_retries)
-            cap: dict[str, Any] = {} if spec.max_response_bytes is None else {
-                "max_response_bytes": spec.max_response_bytes}
-            if spec.rate_limit is not None:  # a judge's requests per second, split like conc
-                cap["rate_limit"] = spec.rate_limit / self.workercount
+            conc, timeout, retries, adaptive, cap = options.pool_settings(
+                self.config, spec, self.workercount)
 
             async def make() -> EndpointPool:
                 return EndpointPool(spec, conc, timeout, retries, adaptive=adaptive, **cap)
@@ -148,15 +134,8 @@ class Runtime:
         probe(self)
 
     def sampling(self, spec: ModelSpec) -> dict[str, Any]:
-        """Request parameters the user set (temperature 0 unless told otherwise), ``--seed``;
-        they override each benchmark's defaults such as ``max_tokens``."""
-        params = {**DEFAULT_SAMPLING, **spec.sampling}
-        seed = options.get(self.config, "seed")
-        if seed is not None:
-            params["seed"] = seed
-        elif self.repeats > 1 and "seed" not in params:
-            params["seed"] = 0
-        return params
+        """Request parameters the user set (:func:`benchgate.options.sampling`)."""
+        return options.sampling(self.config, spec.sampling, self.repeats, DEFAULT_SAMPLING)
 
     def caller(self, spec: ModelSpec | None, served: str | None, kind: str) -> Caller | None:
         """A :class:`Caller` for the scheduler, with the cache identity and sampling defaults."""
@@ -224,6 +203,17 @@ class Runtime:
         return list(await asyncio.gather(*(extractive.execute(self.grader, task, item, ctx)
                                            for ctx in contexts)))
 
+    def _cached(self, task: Task, item: Any, model: str) -> list[Any] | None:
+        """Every repeat of a one-call item, from the cache on this thread, or None."""
+        if task.run is not None or task.messages is None or task.needs_judge or \
+                self.cache.path is None or self.refresh or self.responses is not None or \
+                (self.grader.kind != "regex" and task.extractive is not None) or \
+                self.serving.pending(model):
+            return None
+        messages = task.messages(item)
+        found = [ctx.cached_chat(messages) for ctx in self._contexts(task, item, model)]
+        return None if any(f is None for f in found) else found
+
     def prefetch(self, nodes: list[pytest.Item]) -> None:
         """Start the calls of every benchmark item in ``nodes`` now."""
         jobs = [(n.nodeid, t, n.callspec.params["item"], self.model_of(n))  # type: ignore[attr-defined]
@@ -244,6 +234,14 @@ class Runtime:
         self._ensure_callers()
         futures = {nodeid: concurrent.futures.Future[list[Any]]() for nodeid, *_ in jobs}
         self.futures.update(futures)
+        # A cached rerun's items are answered here, without a loop task each, up to the first
+        # one that is not (a cold run pays one lookup); the rest go to the loop.
+        done = 0
+        while done < len(jobs) and (found := self._cached(*jobs[done][1:])) is not None:
+            futures[jobs[done][0]].set_result(found)
+            self.counters.cache_hits += len(found)
+            done += 1
+        jobs = jobs[done:]
 
         async def start() -> None:
             for nodeid, task, item, model in jobs:

@@ -54,3 +54,25 @@ def test_another_sim_accuracy_is_not_replayed(pytester: pytest.Pytester, tmp_pat
     got = section(pytester.path, "sim")
     assert (got["n"], got["passed"]) == (N, 0)
     broken.stdout.fnmatch_lines([f"calls: {N} made, 0 from cache*"])
+
+
+def test_a_partly_cached_run_replays_what_is_cached_and_calls_the_rest(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    # items 0, 1 and 3 are cached: 0 and 1 are answered before the loop starts, 2 is the first
+    # miss, and from there on the loop serves 3 from the cache and calls 2, 4 and 5
+    data = write_gsm8k(tmp_path / "data", N)
+    lines = (data / "gsm8k" / "test.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "part" / "gsm8k").mkdir(parents=True)
+    (tmp_path / "part" / "gsm8k" / "test.jsonl").write_text(lines[0] + lines[1] + lines[3])
+    with OutsideServer(data) as server:
+        common = ("--endpoint", server.url, "--model", "outside", "--repeats", "2")
+        suite(pytester, *common, "--data-dir", str(tmp_path / "part")).assert_outcomes(passed=3)
+        server.set(reset_stats=True)
+        full = suite(pytester, *common, "--data-dir", str(data))
+        assert server.stats().get("requests", 0) == 2 * 3
+    full.assert_outcomes(passed=N)
+    full.stdout.fnmatch_lines(["calls: 6 made, 6 from cache*"])
+    rows = items(pytester.path, "outside")
+    assert sorted((r["id"], r["repeat"], r["cached"], r["passed"]) for r in rows) == [
+        (str(i), r, i in (0, 1, 3), True) for i in range(N) for r in (0, 1)]
+    assert section(pytester.path, "outside")["cache"] == {"hits": 6, "calls": 6}
