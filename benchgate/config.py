@@ -19,7 +19,6 @@ from typing import Any
 
 from benchgate.config_values import SAMPLING_CHECKS, SCALAR_CHECKS, check_keys, expect_number, show_value
 from benchgate.config_values import check_url as check_url  # re-exported
-from benchgate.config_yaml import expand_env, read_yaml
 from benchgate.errors import ConfigError
 from benchgate.serve_config import ServeSpec, Sweep, expand_sweeps, parse_serve
 from benchgate.simjudge import SIM_JUDGES
@@ -227,6 +226,8 @@ def _spec(name: str, raw: Any, where: str, *, judge: bool, defaults: dict[str, A
 
 def load_models_file(path: Path) -> ModelsFile:
     """Parse and validate ``path``; raise :class:`ConfigError` with a one-line message."""
+    from benchgate.config_yaml import expand_env, read_yaml  # PyYAML only when there is a file
+
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with keys {', '.join(TOP_KEYS)}")

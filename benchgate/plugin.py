@@ -7,13 +7,14 @@ Loaded through the ``pytest11`` entry point. Inert unless a benchmark test is co
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchgate import options, progress, sandbox, shard, smoke
+from benchgate import options, progress, shard, smoke
 from benchgate.baseline import set_snapshot_root
 from benchgate.data import DataSource, missing_field, select
 from benchgate.errors import ConfigError, InfraError
@@ -68,7 +69,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ServeHooks(runtime), "benchgate-serve")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistServeHooks(runtime), "benchgate-serve-xdist")
-    sandbox.set_unsafe(bool(options.get(config, "unsafe_no_sandbox")))
+    unsafe = bool(options.get(config, "unsafe_no_sandbox"))
+    if unsafe or "benchgate.sandbox_gate" in sys.modules:  # else the sandbox loads when needed
+        from benchgate.sandbox_gate import set_unsafe
+
+        set_unsafe(unsafe)
     snapshots = options.get(config, "snapshot_dir")
     set_snapshot_root(Path(snapshots) if snapshots else config.rootpath / "snapshots")
     config.stash[SESSION] = Session(config, runtime)

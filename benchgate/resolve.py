@@ -21,9 +21,8 @@ from benchgate.config import ModelsFile, ModelSpec, check_url, load_models_file,
 from benchgate.errors import ConfigError
 from benchgate.redact import register_secret
 from benchgate.serve_config import sweep_members
-from benchgate.sim import DEFAULT_FAULTS, FAULTS
 from benchgate.simjudge import SIM_JUDGES, mode_of
-from benchgate.simproc import SimProcess
+from benchgate.simproc import DEFAULT_FAULTS, FAULTS, SimProcess
 
 
 def _slug(url: str) -> str:

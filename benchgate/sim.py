@@ -28,12 +28,7 @@ from aiohttp import web
 
 from benchgate import sim_loglik, simjudge
 from benchgate.sim_extract import extraction_reply
-
-FAULTS = ("429", "500", "drop", "null-content", "error-object", "empty-choices", "not-json",
-          "text-choice")
-"""Every fault kind ``--faults`` accepts."""
-DEFAULT_FAULTS = ("429", "500", "drop")
-"""What ``--fail-rate`` injects unless ``--faults`` says otherwise."""
+from benchgate.simproc import DEFAULT_FAULTS, FAULTS
 
 
 @dataclass

@@ -14,11 +14,18 @@ from typing import Any
 
 from benchgate.errors import InfraError
 
+# here, not in sim.py, so resolving options does not import the simulator's aiohttp server
+FAULTS = ("429", "500", "drop", "null-content", "error-object", "empty-choices", "not-json",
+          "text-choice")
+"""Every fault kind ``--faults`` accepts."""
+DEFAULT_FAULTS = ("429", "500", "drop")
+"""What ``--fail-rate`` injects unless ``--faults`` says otherwise."""
+
 
 class SimProcess:
     """A ``python -m benchgate.sim`` child on a free port.
 
-    ``faults`` chooses the fault kinds ``fail_rate`` injects (see :data:`benchgate.sim.FAULTS`;
+    ``faults`` chooses the fault kinds ``fail_rate`` injects (see :data:`FAULTS`;
     ``None``: the simulator's default, 429, 500 and dropped connections)."""
 
     def __init__(self, accuracy: float, latency_ms: float, fail_rate: float,
