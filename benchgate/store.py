@@ -19,7 +19,8 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,32 @@ def _load(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) and data.get("schema_version") == 1 else empty_report()
 
 
-def read_items(path: Path) -> list[dict[str, Any]]:
-    """The records of an items file (absent or unreadable: none)."""
+_ID_KEY = '"id": "'  # as LINE writes a record's third key; never inside a string value,
+# where a quote is escaped
+
+
+def read_items(path: Path, skip: Container[str] = ()) -> list[dict[str, Any]]:
+    """The records of an items file (absent or unreadable: none), but those whose ``id`` is
+    in ``skip``, which are left out unparsed (a rerun replaces every record of its items)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return []
     out = []
     for line in text.split("\n"):
-        if line.strip():
+        if not line.strip():
+            continue
+        at = line.find(_ID_KEY) if skip else -1
+        if at > 0:
             try:
-                out.append(json.loads(line))
+                if scanstring(line, at + len(_ID_KEY))[0] in skip:
+                    continue
             except ValueError:
-                continue
+                pass
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
     return out
 
 
@@ -124,12 +138,15 @@ Update = Callable[[dict[str, Any], Callable[[str], list[dict[str, Any]]]],
 
 def commit(path: Path, update: Update) -> dict[str, Any]:
     """Under the lock: ``update(report, old_items) -> (report, {benchmark: records})``, then
-    write the items files and the report atomically together. ``old_items(benchmark)`` reads
-    a benchmark's current items file."""
+    write the items files and the report atomically together. ``old_items(benchmark, skip=())``
+    reads a benchmark's current items file, leaving out the records of the ids in ``skip``."""
     folder = path.parent
     with locked(folder):
         _sweep(folder)
-        report, items = update(_load(path), lambda bench: read_items(folder / f"{bench}.items.jsonl"))
+        def old_items(bench: str, skip: Container[str] = ()) -> list[dict[str, Any]]:
+            return read_items(folder / f"{bench}.items.jsonl", skip)
+
+        report, items = update(_load(path), old_items)
         temps: list[tuple[Path, Path]] = []
         try:
             for bench, records in items.items():

@@ -10,8 +10,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchgate.store import read_report
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchgate.jsontext import LINE
+from benchgate.store import read_items, read_report
 from tests.conftest import REPO
+
+NAMES = st.text(st.sampled_from('ab"\\: ,{}id\u00e9\n'), max_size=12)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(NAMES, NAMES, NAMES), max_size=8), st.data())
+def test_read_items_leaves_out_exactly_the_skipped_ids(
+        tmp_path: Path, rows: list[tuple[str, str, str]], data: st.DataObject) -> None:
+    # ids, benchmarks and models holding quotes, backslashes and '"id": "' itself: the
+    # unparsed skip must never drop another id's record, nor keep a skipped one
+    records = [{"benchmark": b, "model": m, "id": i, "repeat": 0, "response": f'"id": "{i}"'}
+               for b, m, i in rows]
+    skip = set(data.draw(st.lists(st.sampled_from([i for _, _, i in rows] or ["x"]))))
+    path = tmp_path / "b.items.jsonl"
+    path.write_text("".join(LINE.encode(r) + "\n" for r in records) + "not json\n")
+    assert read_items(path, skip) == [r for r in records if r["id"] not in skip]
+    assert read_items(path) == records
 
 WRITER = """
 import sys, time
