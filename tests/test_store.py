@@ -20,7 +20,7 @@ from tests.conftest import REPO
 NAMES = st.text(st.sampled_from('ab"\\: ,{}id\u00e9\n'), max_size=12)
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(NAMES, NAMES, NAMES), max_size=8), st.data())
 def test_read_items_leaves_out_exactly_the_skipped_ids(
         tmp_path: Path, rows: list[tuple[str, str, str]], data: st.DataObject) -> None:
