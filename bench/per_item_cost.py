@@ -221,6 +221,12 @@ def row(name: str, ours: Measured, anchor: Measured, target: str,
           f"{statistics.median(ratios):.2f}x{spread} | {target} |", flush=True)
 
 
+def bare_pytest(tests: Path, work: Path) -> Measured:
+    """Bare pytest running ``tests`` as the suite's rows run (quiet, no tracebacks)."""
+    return measure([sys.executable, "-m", "pytest", str(tests), "-q", "--tb=no", "--no-header",
+                    "-p", "no:cacheprovider"], work)
+
+
 def trivial_tests(work: Path, n: int, passing: bool = True) -> Path:
     """``n`` trivial parametrized tests, all passing or all failing."""
     path = work / "trivial" / f"test_trivial_{n}_{passing}.py"
@@ -276,9 +282,7 @@ def main() -> None:
                 "throughput >= 0.5x (ratio <= 2), RSS < 300 MB")
             # pytest's own floor: as many trivial passing tests, nothing else (the cheapest
             # item pytest runs), against the same bare client
-            floor = measure([sys.executable, "-m", "pytest",
-                             str(trivial_tests(work, len(large))), "-q", "--tb=no",
-                             "--no-header", "-p", "no:cacheprovider"], work)
+            floor = bare_pytest(trivial_tests(work, len(large)), work)
             row(f"  floor: bare pytest, {len(large)} trivial passing tests (vs the bare client)",
                 floor, anchor, "pytest alone")
 
@@ -292,28 +296,28 @@ def main() -> None:
             measure(suite([gsm8k], server, work, *args_cached), work)
             before = server.requests
 
-            def rerun(args_cached: list[str] = args_cached) -> Measured:
-                return measure(suite([gsm8k], server, work, *args_cached), work)
+            def rerun(args_cached: list[str] = args_cached, passing: bool = passing) -> Measured:
+                got = measure(suite([gsm8k], server, work, *args_cached), work)
+                assert got[3] == (0 if passing else 1), f"cached rerun exited {got[3]}"
+                return got
 
-            trivial = [sys.executable, "-m", "pytest", str(trivial_tests(work, count, passing)),
-                       "-q", "--tb=no", "--no-header", "-p", "no:cacheprovider"]
-            def bare(trivial: list[str] = trivial) -> Measured:
-                return measure(trivial, work)
+            trivial = trivial_tests(work, count, passing)
+
+            def bare(trivial: Path = trivial) -> Measured:
+                return bare_pytest(trivial, work)
 
             ours, anchor, ratios = paired(rerun, bare, args.rounds)
             assert server.requests == before, "cached rerun made calls"
-            assert ours[3] == (0 if passing else 1), f"cached rerun exited {ours[3]}"
             kind = "every item right" if passing else "nearly every item wrong"
             row(f"fully cached rerun, {count} GSM8K items, {kind}", ours, anchor,
                 "<= 1.3x" if passing else "(same outcomes as the trivial tests)", ratios)
         args_cached = ["--data-dir", data, "--concurrency", "64", "--cache-dir",
                        str(work / "cache-True")]
 
-        one = [sys.executable, "-m", "pytest", str(trivial_tests(work, 1)), "-q", "--tb=no",
-               "--no-header", "-p", "no:cacheprovider"]
+        one = trivial_tests(work, 1)
         ours, anchor, ratios = paired(
             lambda: measure(suite([gsm8k], server, work, *args_cached, "--limit", "1"), work),
-            lambda: measure(one, work), args.rounds)
+            lambda: bare_pytest(one, work), args.rounds)
         row("a one-item run (cached; start-up, report)", ours, anchor, "<= 1.25x", ratios)
 
         # the anchor: bare pytest collecting as many trivial parametrized tests

@@ -205,8 +205,8 @@ class Runtime:
 
     def _cached(self, task: Task, item: Any, model: str) -> list[Any] | None:
         """Every repeat of a one-call item, from the cache on this thread, or None."""
+        # (--refresh, --responses and no cache: each context's cached_chat says None)
         if task.run is not None or task.messages is None or task.needs_judge or \
-                self.cache.path is None or self.refresh or self.responses is not None or \
                 (self.grader.kind != "regex" and task.extractive is not None) or \
                 self.serving.pending(model):
             return None

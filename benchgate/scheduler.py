@@ -163,7 +163,10 @@ class CallContext:
         calls). Counts nothing: the caller counts the hits it uses."""
         if self._responses is not None or self._memo is not None or self._refresh:
             return None
-        messages, _, key = self._prepare(self._model, messages, {})
+        _, _, key = self._prepare(self._model, messages, {})
+        return self._from_cache(key)
+
+    def _from_cache(self, key: str | None) -> Completion | None:
         hit = None if key is None else self._cache.get(key)
         return None if hit is None else Completion.from_json({**hit, "cached": True})
 
@@ -190,11 +193,11 @@ class CallContext:
     async def _call(self, caller: Caller, messages: Sequence[Message],
                     overrides: dict[str, Any]) -> Completion:
         messages, params, key = self._prepare(caller, messages, overrides)
-        if key is not None and not self._refresh:
-            hit = self._cache.get(key)  # ~20 µs in SQLite: cheaper inline than a thread hop
+        if not self._refresh:
+            hit = self._from_cache(key)  # ~20 µs in SQLite: cheaper inline than a thread hop
             if hit is not None:
                 self._counters.cache_hits += 1
-                return Completion.from_json({**hit, "cached": True})
+                return hit
         if caller.pool is None:
             raise InfraError("no endpoint to call (grading --responses only)")
         result = await caller.pool.chat(messages, params)

@@ -207,7 +207,7 @@ class Session:
                 old = report["benchmarks"].get(bench)
                 if isinstance(old, dict) and old.get("run", {}).get("key") == run["key"]:
                     fresh = {r["id"] for r in recs}
-                    kept = [r for r in old_items(bench, fresh) if r.get("id") not in fresh]
+                    kept = old_items(bench, fresh)
                     if kept:
                         notes.append(f"{bench}: merged {len(fresh)} item(s) of this run into the "
                                      f"section's {len(fresh) + len({r['id'] for r in kept})}")

@@ -60,7 +60,8 @@ _ID_KEY = '"id": "'  # as LINE writes a record's third key; never inside a strin
 
 def read_items(path: Path, skip: Container[str] = ()) -> list[dict[str, Any]]:
     """The records of an items file (absent or unreadable: none), but those whose ``id`` is
-    in ``skip``, which are left out unparsed (a rerun replaces every record of its items)."""
+    in ``skip`` (a rerun replaces every record of its items); most are found by their ``id``
+    and left out unparsed."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -77,9 +78,11 @@ def read_items(path: Path, skip: Container[str] = ()) -> list[dict[str, Any]]:
             except ValueError:
                 pass
         try:
-            out.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue
+        if not (skip and isinstance(record, dict) and record.get("id") in skip):
+            out.append(record)
     return out
 
 
@@ -132,7 +135,7 @@ def _temp_lines(target: Path, lines: Iterable[str]) -> tuple[Path, str]:
     return Path(name), digest.hexdigest()
 
 
-Update = Callable[[dict[str, Any], Callable[[str], list[dict[str, Any]]]],
+Update = Callable[[dict[str, Any], Callable[[str, Container[str]], list[dict[str, Any]]]],
                   tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]]
 
 
