@@ -26,9 +26,11 @@ from benchgate.task import Task, Verdict
 
 
 def _reduced(grades: Sequence[Grade], passed: bool) -> Grade:
+    if len(grades) == 1 and grades[0].passed is passed and type(grades[0].score) is float:
+        return grades[0]  # one repeat: nothing to fold
     score = statistics.fmean(float(g.score) for g in grades)
     rep = next((g for g in grades if g.passed == passed), grades[0])
-    if rep.passed is passed and type(rep.score) is float and rep.score == score:  # one repeat
+    if rep.passed is passed and type(rep.score) is float and rep.score == score:
         return rep
     return replace(rep, passed=passed, score=score)
 
@@ -60,20 +62,6 @@ def _empty_note(result: Any) -> str | None:
     return None
 
 
-def default_message(task: Task, item: Any, verdict: Verdict) -> str:
-    """``<benchmark> <id>: expected X, got Y`` plus a repeat tally."""
-    text = explain(verdict.expected, verdict.extracted, verdict.grades[0].detail)
-    return f"{task.name} {getattr(item, 'id', '')}: {text}"
-
-
-def tally(verdict: Verdict) -> str:
-    """`` (2/3 repeats passed)`` when there were several repeats."""
-    if verdict.repeats < 2:
-        return ""
-    right = sum(g.passed for g in verdict.grades)
-    return f" ({right}/{verdict.repeats} repeats passed)"
-
-
 def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) -> Verdict:
     """Grade every repeat's result, reduce them, and write the failure line."""
     def one(result: Any) -> Grade:
@@ -88,15 +76,19 @@ def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) 
     if not grades:
         raise ValueError(f"{task.name} {getattr(item, 'id', '')}: nothing to grade")
     reduced = (task.reduce or majority)(grades)
-    verdict = Verdict(passed=bool(reduced.passed), score=float(reduced.score),
-                      grades=tuple(grades), message="", expected=reduced.expected,
-                      extracted=reduced.extracted)
-    index = next((i for i, g in enumerate(grades) if g.passed == verdict.passed), 0)
-    note = _empty_note(results[index])
-    if note is not None and not verdict.passed:
-        message = f"{task.name} {getattr(item, 'id', '')}: {note}"
+    passed, score = bool(reduced.passed), float(reduced.score)
+    index = next((i for i, g in enumerate(grades) if g.passed == passed), 0)
+    note = None if passed else _empty_note(results[index])
+    name = f"{task.name} {getattr(item, 'id', '')}"
+    if note is not None:
+        message = f"{name}: {note}"
     elif task.describe is not None:
-        message = task.describe(item, verdict)
-    else:
-        message = default_message(task, item, verdict)
-    return replace(verdict, message=message + tally(verdict))
+        message = task.describe(item, Verdict(
+            passed=passed, score=score, grades=tuple(grades), message="",
+            expected=reduced.expected, extracted=reduced.extracted))
+    else:  # "<benchmark> <id>: expected X, got Y"
+        message = f"{name}: {explain(reduced.expected, reduced.extracted, grades[0].detail)}"
+    if len(grades) > 1:
+        message += f" ({sum(g.passed for g in grades)}/{len(grades)} repeats passed)"
+    return Verdict(passed=passed, score=score, grades=tuple(grades), message=message,
+                   expected=reduced.expected, extracted=reduced.extracted)

@@ -74,6 +74,15 @@ _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("bearer",), ("sk-",))
 # every trigger once: most strings contain none, which rules out every shape at once
 _ALL_TRIGGERS = tuple(sorted({t for ts in _TRIGGERS for t in ts}))
+# fewer, shorter substrings, one of which is in every trigger: the first test of every scan
+# (8 substring searches instead of 22; "token" and "key" are left out, as every record holds
+# "prompt_tokens" and much text says "key")
+_COARSE = ("access", "api", "auth", "bearer", "password", "refresh", "secret", "sk-")
+
+
+def _may_match(low: str) -> bool:
+    """Whether lower-cased text holds any trigger (and so may hold a credential shape)."""
+    return any(c in low for c in _COARSE) and any(t in low for t in _ALL_TRIGGERS)
 
 
 def register_secret(value: str | None) -> None:
@@ -110,7 +119,7 @@ def redact(text: str) -> str:
     if secret_re is not None:
         text = secret_re.sub(MASK, text)
     low = text.lower()
-    if not any(t in low for t in _ALL_TRIGGERS):  # substring tests are 10x cheaper than a regex
+    if not _may_match(low):  # substring tests are 10x cheaper than a regex
         return text
     for (pattern, replacement), triggers in zip(_SHAPES, _TRIGGERS, strict=True):
         if any(t in low for t in triggers):
@@ -136,7 +145,7 @@ def _nothing_to_redact(value: Any) -> bool:
         return False
     secret_re = _secret_re
     low = blob.lower()
-    return (not any(t in low for t in _ALL_TRIGGERS)
+    return (not _may_match(low)
             and (secret_re is None or secret_re.search(blob) is None))
 
 

@@ -211,3 +211,30 @@ def test_an_unknown_grader_is_one_usage_error(bench: pytest.Pytester) -> None:
                       "a plugin's pytest_benchgate_make_grader hook accepts (none did)"], errors
     assert [r["spec"] for r in calls(bench, "make_grader")] == ["nosuch"]
     assert not Path(bench.path / "results").exists()
+
+
+OWN_VERDICT = '''
+
+import pytest
+
+from benchgate import Verdict
+
+
+@pytest.fixture
+def verdict():
+    return Verdict(passed=False, score=0.0, grades=(), message="a verdict of our own")
+'''
+
+
+def test_pytests_fixture_path_where_it_shows(bench: pytest.Pytester) -> None:
+    """The plugin hands its verdict to a test directly, skipping pytest's fixture machinery,
+    only where nothing could tell: ``--setup-show`` still shows the fixture set up, and a
+    conftest's own ``verdict`` fixture is still the one a test gets."""
+    shown = run(bench, "--setup-show")
+    shown.assert_outcomes(passed=5, failed=1)  # the simulator gets item 3 wrong
+    assert sum("SETUP    F verdict" in line for line in shown.outlines) == 6
+    (bench.path / "conftest.py").write_text(CONFTEST + OWN_VERDICT)
+    own = run(bench)
+    own.assert_outcomes(failed=6)
+    assert sum(line.startswith("FAILED") and line.endswith("a verdict of our own")
+               for line in own.outlines) == 6
