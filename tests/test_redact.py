@@ -131,3 +131,19 @@ def test_every_trigger_holds_a_coarse_substring() -> None:
     """The coarse first test never rules out text that holds a trigger."""
     for trigger in redact_module._ALL_TRIGGERS:
         assert any(c in trigger for c in redact_module._COARSE), trigger
+
+
+_LEAVES = st.one_of(st.lists(_FRAGMENTS | st.just("Zq9-sekret-77"), max_size=8).map("".join),
+                    st.integers(), st.none(), st.booleans())
+_TREES = st.recursive(_LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(_LEAVES.filter(lambda k: isinstance(k, (str, int))), inner, max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TREES)
+def test_the_one_scan_of_a_tree_equals_redacting_every_string(tree: Any) -> None:
+    """The joined-strings prefilter never passes a tree that holds something to redact."""
+    register_secret("Zq9-sekret-77")
+    assert redact_obj(tree) == redact_module._redact_tree(tree)
