@@ -24,10 +24,12 @@ from benchgate.runtime import Runtime
 from benchgate.spool import Spool
 from benchgate.store import commit
 
+_DIGITS = re.compile(r"(\d+)")
+
 
 def _natural(text: str) -> list[Any]:
     """Sort key putting ``x[2]`` before ``x[10]``."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+    return [int(p) if p.isdigit() else p for p in _DIGITS.split(text)]
 
 
 _DOWN = re.compile(r"(endpoints? \S+(?:, \S+)*) down after (\d+) connection failures?")
@@ -227,7 +229,9 @@ class Session:
                 if cmp is not None:
                     section["flaky"] = cmp["flaky"]
                 sections[bench] = section
-                merged[bench] = [{k: v for k, v in r.items() if k != "data"} for r in recs]
+                for r in recs:  # the items file leaves out what the section's run block says
+                    r.pop("data", None)
+                merged[bench] = recs
             gates = evaluate_gates(rt.thresholds(spec.name), sections)
             for bench, section in sections.items():
                 cmp = section["baseline"]
