@@ -26,9 +26,8 @@ from benchgate.task import Task, Verdict
 
 
 def _reduced(grades: Sequence[Grade], passed: bool) -> Grade:
-    if len(grades) == 1 and grades[0].passed is passed and type(grades[0].score) is float:
-        return grades[0]  # one repeat: nothing to fold
-    score = statistics.fmean(float(g.score) for g in grades)
+    score = float(grades[0].score) if len(grades) == 1 else \
+        statistics.fmean(float(g.score) for g in grades)
     rep = next((g for g in grades if g.passed == passed), grades[0])
     if rep.passed is passed and type(rep.score) is float and rep.score == score:
         return rep
@@ -76,7 +75,7 @@ def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) 
     if not grades:
         raise ValueError(f"{task.name} {getattr(item, 'id', '')}: nothing to grade")
     reduced = (task.reduce or majority)(grades)
-    passed, score = bool(reduced.passed), float(reduced.score)
+    passed, score, graded = bool(reduced.passed), float(reduced.score), tuple(grades)
     index = next((i for i, g in enumerate(grades) if g.passed == passed), 0)
     note = None if passed else _empty_note(results[index])
     name = f"{task.name} {getattr(item, 'id', '')}"
@@ -84,11 +83,11 @@ def verdict_of(task: Task, item: Any, results: Sequence[Any], pass_mark: float) 
         message = f"{name}: {note}"
     elif task.describe is not None:
         message = task.describe(item, Verdict(
-            passed=passed, score=score, grades=tuple(grades), message="",
+            passed=passed, score=score, grades=graded, message="",
             expected=reduced.expected, extracted=reduced.extracted))
     else:  # "<benchmark> <id>: expected X, got Y"
         message = f"{name}: {explain(reduced.expected, reduced.extracted, grades[0].detail)}"
     if len(grades) > 1:
         message += f" ({sum(g.passed for g in grades)}/{len(grades)} repeats passed)"
-    return Verdict(passed=passed, score=score, grades=tuple(grades), message=message,
+    return Verdict(passed=passed, score=score, grades=graded, message=message,
                    expected=reduced.expected, extracted=reduced.extracted)

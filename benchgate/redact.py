@@ -144,6 +144,7 @@ def _nothing_to_redact(value: Any) -> bool:
 
 def _strings(value: Any, out: list[str]) -> None:
     """Every string :func:`_redact_tree` would redact in ``value`` (dict keys too)."""
+    # string leaves are appended inline, not by a call each: a record has ~35 of them
     if isinstance(value, str):
         out.append(value)
     elif isinstance(value, dict):

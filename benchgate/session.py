@@ -229,9 +229,7 @@ class Session:
                 if cmp is not None:
                     section["flaky"] = cmp["flaky"]
                 sections[bench] = section
-                for r in recs:  # the items file leaves out what the section's run block says
-                    r.pop("data", None)
-                merged[bench] = recs
+                merged[bench] = [{k: v for k, v in r.items() if k != "data"} for r in recs]
             gates = evaluate_gates(rt.thresholds(spec.name), sections)
             for bench, section in sections.items():
                 cmp = section["baseline"]
